@@ -1,0 +1,2 @@
+export { ConfigError, env, loadConfig } from './load-config.js';
+export type { ConfigShape, ConfigSource } from './load-config.js';

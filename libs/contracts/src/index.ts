@@ -1,0 +1,6 @@
+/**
+ * Public entry of the contracts lib: the protobuf-es schemas and types generated
+ * from `proto/caracal/deploy/v1`. Each generated file is re-exported whole so a new
+ * message in a .proto file needs no hand edit here beyond adding its file once.
+ */
+export * from './gen/caracal/deploy/v1/health_pb.js';
