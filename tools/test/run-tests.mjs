@@ -41,7 +41,9 @@ const files = projectRoots()
   .sort();
 
 if (files.length === 0) {
-  console.error(`no compiled test files found under ${roots.join(', ') || 'apps/ and libs/'}; run \`npm run build\` first`);
+  console.error(
+    `no compiled test files found under ${roots.join(', ') || 'apps/ and libs/'}; run \`npm run build\` first`,
+  );
   process.exit(1);
 }
 

@@ -5,9 +5,7 @@ export type ConfigShape = Record<string, z.ZodType>;
 
 /** Thrown when configuration is invalid; the message names every bad key and what was wrong. */
 export class ConfigError extends Error {
-  constructor(
-    readonly problems: readonly { readonly key: string; readonly problem: string }[],
-  ) {
+  constructor(readonly problems: readonly { readonly key: string; readonly problem: string }[]) {
     super(
       `invalid configuration:\n${problems.map(({ key, problem }) => `  ${key}: ${problem}`).join('\n')}`,
     );

@@ -109,7 +109,10 @@ export class InternalError extends DeployError {
   readonly code = 'internal';
 }
 
-const constructors: Record<ErrorCode, new (message: string, options?: DeployErrorOptions) => DeployError> = {
+const constructors: Record<
+  ErrorCode,
+  new (message: string, options?: DeployErrorOptions) => DeployError
+> = {
   invalid_argument: InvalidArgumentError,
   not_found: NotFoundError,
   already_exists: AlreadyExistsError,

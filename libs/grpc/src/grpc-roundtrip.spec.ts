@@ -7,11 +7,7 @@ import {
   ServingStatus,
   type WatchResponse,
 } from '@caracal-deploy/contracts';
-import {
-  InternalError,
-  InvalidArgumentError,
-  UnavailableError,
-} from '@caracal-deploy/errors';
+import { InternalError, InvalidArgumentError, UnavailableError } from '@caracal-deploy/errors';
 
 import { HealthChecker, type HealthIndicator } from './health.js';
 import { GrpcServer, createGrpcClient, type GrpcClient, type ServiceImpl } from './index.js';
@@ -21,7 +17,9 @@ class Switch implements HealthIndicator {
   healthy = true;
   constructor(readonly name: string) {}
   check(): Promise<string | undefined> {
-    return this.healthy ? Promise.resolve(`${this.name} ok`) : Promise.reject(new Error(`${this.name} is down`));
+    return this.healthy
+      ? Promise.resolve(`${this.name} ok`)
+      : Promise.reject(new Error(`${this.name} is down`));
   }
 }
 
@@ -78,8 +76,14 @@ describe('gRPC path: grpc-js + protobuf-es schemas', () => {
     );
     const [healthy, unhealthy] = response.components;
     assert.equal(healthy?.outcome.case === 'healthy' && healthy.outcome.value.detail, 'redis ok');
-    assert.equal(typeof (healthy?.outcome.case === 'healthy' && healthy.outcome.value.latencyMicros), 'bigint');
-    assert.equal(unhealthy?.outcome.case === 'unhealthy' && unhealthy.outcome.value.reason, 'kafka is down');
+    assert.equal(
+      typeof (healthy?.outcome.case === 'healthy' && healthy.outcome.value.latencyMicros),
+      'bigint',
+    );
+    assert.equal(
+      unhealthy?.outcome.case === 'unhealthy' && unhealthy.outcome.value.reason,
+      'kafka is down',
+    );
     assert.equal(typeof response.checkedAtUnixNanos, 'bigint');
     assert.ok(response.checkedAtUnixNanos > 2n ** 53n, 'value beyond double precision survives');
     assert.ok(response.checkedAtUnixNanos >= before);
@@ -129,7 +133,7 @@ describe('gRPC path: grpc-js + protobuf-es schemas', () => {
 
   it('ends a stream with the typed error the handler threw', async () => {
     const iterate = async () => {
-      for await (const _ of client.watch({ components: [], intervalMillis: 1 })) {
+      for await (const _message of client.watch({ components: [], intervalMillis: 1 })) {
         assert.fail('no message expected');
       }
     };
@@ -145,7 +149,9 @@ describe('gRPC path: grpc-js + protobuf-es schemas', () => {
     closed.add(HealthService, implementation);
     const port = await closed.listen();
     await closed.close();
-    const orphan = createGrpcClient(HealthService, `127.0.0.1:${port}`, { defaultTimeoutMs: 2_000 });
+    const orphan = createGrpcClient(HealthService, `127.0.0.1:${port}`, {
+      defaultTimeoutMs: 2_000,
+    });
     try {
       await assert.rejects(orphan.check({ components: [] }), UnavailableError);
     } finally {

@@ -7,7 +7,12 @@ import {
   type UntypedHandleCall,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { create, type DescMethod, type DescService, type MessageInitShape } from '@bufbuild/protobuf';
+import {
+  create,
+  type DescMethod,
+  type DescService,
+  type MessageInitShape,
+} from '@bufbuild/protobuf';
 import { InvalidArgumentError, toDeployError, type DeployError } from '@caracal-deploy/errors';
 
 import type { CallContext, ServiceImpl } from './service-types.js';
@@ -54,7 +59,10 @@ export class GrpcServer {
       if (method.methodKind === 'unary') handlers[method.localName] = this.unary(method, bound);
       else if (method.methodKind === 'server_streaming')
         handlers[method.localName] = this.serverStreaming(method, bound);
-      else throw new InvalidArgumentError(`${methodPath(method)}: ${method.methodKind} is not supported`);
+      else
+        throw new InvalidArgumentError(
+          `${methodPath(method)}: ${method.methodKind} is not supported`,
+        );
     }
     this.server.addService(grpcServiceDefinition(service), handlers);
     return this;
@@ -63,8 +71,10 @@ export class GrpcServer {
   /** Binds and starts serving; resolves with the bound port. */
   async listen(): Promise<number> {
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(this.options.address, ServerCredentials.createInsecure(), (error, port) =>
-        error ? reject(error) : resolve(port),
+      this.server.bindAsync(
+        this.options.address,
+        ServerCredentials.createInsecure(),
+        (error, port) => (error ? reject(error) : resolve(port)),
       );
     });
     return this.boundPort;
@@ -95,7 +105,9 @@ export class GrpcServer {
     });
   }
 
-  private context(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): {
+  private context(
+    call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
+  ): {
     context: CallContext;
     done: () => void;
   } {
@@ -118,7 +130,8 @@ export class GrpcServer {
 
   private failure(method: DescMethod, thrown: unknown): DeployError {
     const error = toDeployError(thrown);
-    if (error.code === 'internal') this.options.logger?.error(`${methodPath(method)} failed`, thrown);
+    if (error.code === 'internal')
+      this.options.logger?.error(`${methodPath(method)} failed`, thrown);
     return error;
   }
 
@@ -126,7 +139,9 @@ export class GrpcServer {
     return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       const { context, done } = this.context(call);
       Promise.resolve()
-        .then(() => handler(call.request, context) as Promise<MessageInitShape<DescMethod['output']>>)
+        .then(
+          () => handler(call.request, context) as Promise<MessageInitShape<DescMethod['output']>>,
+        )
         .then(
           (response) => callback(null, create(method.output, response)),
           (thrown: unknown) => callback(toServiceError(this.failure(method, thrown))),
@@ -153,7 +168,8 @@ export class GrpcServer {
       pump()
         .catch((thrown: unknown) => {
           // A cancelled call has no one left to tell; anything else ends the stream with its status.
-          if (!context.signal.aborted) call.emit('error', toServiceError(this.failure(method, thrown)));
+          if (!context.signal.aborted)
+            call.emit('error', toServiceError(this.failure(method, thrown)));
           else call.end();
         })
         .finally(done);

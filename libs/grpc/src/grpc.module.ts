@@ -51,7 +51,10 @@ export class GrpcServerHost implements OnApplicationBootstrap, BeforeApplication
   async onApplicationBootstrap(): Promise<void> {
     const server = new GrpcServer({
       ...this.options,
-      logger: { error: (message, error) => this.logger.error(message, error instanceof Error ? error.stack : error) },
+      logger: {
+        error: (message, error) =>
+          this.logger.error(message, error instanceof Error ? error.stack : error),
+      },
     });
     const served: string[] = [];
     for (const wrapper of this.discovery.getProviders()) {

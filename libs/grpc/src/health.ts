@@ -52,11 +52,18 @@ export class HealthChecker {
     const violations = names.flatMap((name, index) =>
       known.has(name)
         ? []
-        : [{ field: `components[${index}]`, problem: `unknown component "${name}"; known: ${[...known.keys()].join(', ') || 'none'}` }],
+        : [
+            {
+              field: `components[${index}]`,
+              problem: `unknown component "${name}"; known: ${[...known.keys()].join(', ') || 'none'}`,
+            },
+          ],
     );
-    if (violations.length > 0) throw new InvalidArgumentError('unknown health component', { violations });
+    if (violations.length > 0)
+      throw new InvalidArgumentError('unknown health component', { violations });
 
-    const selected = names.length === 0 ? this.indicators : this.indicators.filter((i) => names.includes(i.name));
+    const selected =
+      names.length === 0 ? this.indicators : this.indicators.filter((i) => names.includes(i.name));
     const components = await Promise.all(selected.map((indicator) => this.runOne(indicator)));
     const healthy = components.every((component) => component.outcome?.case === 'healthy');
     return {
@@ -66,18 +73,27 @@ export class HealthChecker {
     };
   }
 
-  private async runOne(indicator: HealthIndicator): Promise<MessageInitShape<typeof ComponentCheckSchema>> {
+  private async runOne(
+    indicator: HealthIndicator,
+  ): Promise<MessageInitShape<typeof ComponentCheckSchema>> {
     const started = performance.now();
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
       const detail = await Promise.race([
         indicator.check(signal),
         new Promise<never>((_, reject) =>
-          signal.addEventListener('abort', () => reject(new Error(`timed out after ${this.timeoutMs} ms`)), { once: true }),
+          signal.addEventListener(
+            'abort',
+            () => reject(new Error(`timed out after ${this.timeoutMs} ms`)),
+            { once: true },
+          ),
         ),
       ]);
       const latencyMicros = BigInt(Math.round((performance.now() - started) * 1_000));
-      return { name: indicator.name, outcome: { case: 'healthy', value: { latencyMicros, detail: detail ?? '' } } };
+      return {
+        name: indicator.name,
+        outcome: { case: 'healthy', value: { latencyMicros, detail: detail ?? '' } },
+      };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       return { name: indicator.name, outcome: { case: 'unhealthy', value: { reason } } };
@@ -90,7 +106,11 @@ function fingerprint(result: CheckResult): string {
   const components = (result.components ?? []) as ComponentCheck[];
   return JSON.stringify([
     result.status,
-    components.map((c) => [c.name, c.outcome.case, c.outcome.case === 'unhealthy' ? c.outcome.value.reason : '']),
+    components.map((c) => [
+      c.name,
+      c.outcome.case,
+      c.outcome.case === 'unhealthy' ? c.outcome.value.reason : '',
+    ]),
   ]);
 }
 
@@ -118,7 +138,11 @@ export class HealthGrpcService implements ServiceImpl<typeof HealthService> {
     return Promise.resolve({
       service: this.info.service,
       version: this.info.version,
-      build: { node: process.version, platform: `${process.platform}-${process.arch}`, ...this.info.build },
+      build: {
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        ...this.info.build,
+      },
       startedAtUnixNanos,
     });
   }
@@ -147,7 +171,9 @@ export interface HealthModuleOptions {
   /** Providers whose values are {@link HealthIndicator}s, listed by their tokens. */
   readonly indicators: readonly Provider[];
   /** Tokens of the indicator providers, in report order. */
-  readonly indicatorTokens: readonly (string | symbol | (abstract new (...args: never[]) => unknown))[];
+  readonly indicatorTokens: readonly (
+    string | symbol | (abstract new (...args: never[]) => unknown)
+  )[];
 }
 
 /** Serves the health service with the app's dependency checks. */

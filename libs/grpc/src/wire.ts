@@ -40,8 +40,10 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
   for (const method of service.methods) {
     definition[method.localName] = {
       path: methodPath(method),
-      requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
-      responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
+      requestStream:
+        method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
+      responseStream:
+        method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
       requestSerialize: serializer(method.input),
       requestDeserialize: deserializer(method.input),
       responseSerialize: serializer(method.output),
@@ -60,7 +62,11 @@ interface WireError {
 /** A grpc-js status error carrying the typed error in a trailer. */
 export function toServiceError(error: DeployError): Partial<ServiceError> {
   const metadata = new Metadata();
-  const wire: WireError = { code: error.code, violations: error.violations, details: error.details };
+  const wire: WireError = {
+    code: error.code,
+    violations: error.violations,
+    details: error.details,
+  };
   metadata.set(errorTrailer, Buffer.from(JSON.stringify(wire)));
   return { code: grpcStatusByCode[error.code], details: error.message, metadata };
 }

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Gauge } from 'prom-client';
+import { assertReachable, infraSettings, uniqueName, waitFor } from '@caracal-deploy/testing';
+
+import { type MetricsServer, createMetricsRegistry, startMetricsServer } from './index.js';
+
+interface PromResponse {
+  status: string;
+  data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
+/** Runs an instant query against the real Prometheus. */
+async function query(
+  prometheusUrl: string,
+  promql: string,
+): Promise<PromResponse['data']['result']> {
+  const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  assert.equal(response.status, 200, `Prometheus answered ${response.status} to ${promql}`);
+  const body = (await response.json()) as PromResponse;
+  assert.equal(body.status, 'success');
+  return body.data.result;
+}
+
+describe('prom-client /metrics scraped by the real Prometheus', () => {
+  const settings = infraSettings();
+  const run = uniqueName('scrape');
+  const registry = createMetricsRegistry('metrics-int-test');
+  const age = new Gauge({
+    name: 'caracal_sts_policy_age_seconds',
+    help: 'seconds since this replica last confirmed it holds the zone active revision',
+    labelNames: ['zone'],
+    registers: [registry],
+  });
+  const targetFile = join(settings.prometheusTargetsDir, `${run}.json`);
+  let server: MetricsServer;
+
+  before(async () => {
+    await assertReachable('prometheus', settings);
+    server = await startMetricsServer(registry, { port: 0 });
+    // file_sd: Prometheus picks the new target up from the directory it watches.
+    await writeFile(
+      targetFile,
+      JSON.stringify([{ targets: [`127.0.0.1:${server.port}`], labels: { run } }]),
+    );
+  });
+
+  after(async () => {
+    await rm(targetFile, { force: true });
+    await server.close();
+  });
+
+  it('stores the value the service exposes, with its labels', async () => {
+    age.set({ zone: run }, 4.5);
+    const sample = await waitFor(
+      async () => {
+        const result = await query(
+          settings.prometheusUrl,
+          `caracal_sts_policy_age_seconds{run="${run}"}`,
+        );
+        return result.find((series) => series.value[1] === '4.5');
+      },
+      { timeoutMs: 30_000, intervalMs: 250, description: `Prometheus to scrape target ${run}` },
+    );
+    assert.equal(sample.metric['zone'], run);
+    assert.equal(sample.metric['service'], 'metrics-int-test');
+    assert.equal(sample.metric['instance'], `127.0.0.1:${server.port}`);
+
+    // A later change shows up too: Prometheus keeps scraping, not a one-off read.
+    age.set({ zone: run }, 0.25);
+    await waitFor(
+      async () => {
+        const result = await query(
+          settings.prometheusUrl,
+          `caracal_sts_policy_age_seconds{run="${run}"}`,
+        );
+        return result.some((series) => series.value[1] === '0.25') ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, description: 'the updated value to be scraped' },
+    );
+  });
+
+  it('loaded the project alert rules', async () => {
+    const response = await fetch(`${settings.prometheusUrl}/api/v1/rules`);
+    const body = (await response.json()) as { data: { groups: { rules: { name: string }[] }[] } };
+    const names = body.data.groups.flatMap((group) => group.rules.map((rule) => rule.name));
+    for (const expected of ['CaracalStalePolicy', 'CaracalCanaryDecisionMismatch']) {
+      assert.ok(names.includes(expected), `expected ${expected} among ${names.join(', ')}`);
+    }
+  });
+});
