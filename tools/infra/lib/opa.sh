@@ -19,7 +19,11 @@ opa_version() {
   "$OPA_BIN" version 2>/dev/null | sed -n 's/^Version: */v/p' | head -1
 }
 
-opa_installed() { [[ $(opa_version) == "$OPA_VERSION" ]]; }
+# The wasm engine is needed so `opa eval` can run the very bundle the STS runs
+# (simulate what you ship); a binary without it is rebuilt.
+opa_has_wasm() { "$OPA_BIN" version 2>/dev/null | grep -q '^WebAssembly: available'; }
+
+opa_installed() { [[ $(opa_version) == "$OPA_VERSION" ]] && opa_has_wasm; }
 
 opa_prereqs() {
   opa_installed && return 0
@@ -28,8 +32,9 @@ opa_prereqs() {
 }
 
 opa_install() {
-  GOBIN="$BIN_DIR" go install "$OPA_MODULE@$OPA_VERSION"
-  opa_installed || die "opa: built binary does not report $OPA_VERSION"
+  # -tags opa_wasm links OPA's pure-Go wasm engine (no CGO needed).
+  GOBIN="$BIN_DIR" go install -tags opa_wasm "$OPA_MODULE@$OPA_VERSION"
+  opa_installed || die "opa: built binary does not report $OPA_VERSION with WebAssembly available"
 }
 
 opa_start() {

@@ -1,0 +1,10 @@
+export {
+  clientRetryDefaults,
+  createKafka,
+  producerDefaults,
+  sendDefaults,
+} from './kafka.options.js';
+export type { KafkaClientOptions } from './kafka.options.js';
+export { jsonLogCreator } from './kafka-logger.js';
+export { KeyedProducer } from './keyed-producer.js';
+export type { KeyedMessage, KeyedProducerOptions } from './keyed-producer.js';

@@ -1,0 +1,19 @@
+export { containerImages, startContainerInfra, testcontainersEnabled } from './container-infra.js';
+export type {
+  ContainerComponent,
+  ContainerInfra,
+  ContainerInfraOptions,
+} from './container-infra.js';
+export { infraSettings, localDir } from './infra-settings.js';
+export type { InfraSettings } from './infra-settings.js';
+export { assertReachable, infraUnavailable } from './reachability.js';
+export type { InfraComponent } from './reachability.js';
+export { createRedisNamespace } from './redis-namespace.js';
+export type { RedisNamespace } from './redis-namespace.js';
+export { createTestDatabase } from './test-database.js';
+export type { TestDatabase } from './test-database.js';
+export { createTestTopic } from './test-topic.js';
+export type { TestTopic, TestTopicOptions } from './test-topic.js';
+export { uniqueName } from './unique-name.js';
+export { describeError, errorCode, waitFor } from './wait-for.js';
+export type { WaitForOptions } from './wait-for.js';
