@@ -2,4 +2,4 @@ export { createDatabase } from './database.js';
 export type { DatabaseOptions } from './database.js';
 export { MigrationError, migrateToLatest } from './migrate.js';
 export type { Migrations } from './migrate.js';
-export type { Migration } from 'kysely/migration';
+export type { Migration } from 'kysely';

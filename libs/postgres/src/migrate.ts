@@ -1,6 +1,5 @@
 import { InternalError } from '@caracal-deploy/errors';
-import type { Kysely } from 'kysely';
-import { Migrator, type Migration } from 'kysely/migration';
+import { Migrator, type Kysely, type Migration } from 'kysely';
 
 /**
  * A service's migrations, registered in code and keyed by name; names sort into
