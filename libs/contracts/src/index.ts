@@ -4,3 +4,4 @@
  * message in a .proto file needs no hand edit here beyond adding its file once.
  */
 export * from './gen/caracal/deploy/v1/health_pb.js';
+export * from './gen/caracal/deploy/v1/validation_pb.js';
