@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, UnavailableError } from '@caracal-deploy/errors';
+import type { Admin, Kafka } from 'kafkajs';
+
+/** One record read by {@link readTopicRange}. */
+export interface RangeMessage {
+  readonly partition: number;
+  readonly offset: string;
+  /** Record timestamp, ms since the Unix epoch. */
+  readonly timestampMs: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+/** What {@link readTopicRange} reads. */
+export interface TopicRangeOptions {
+  readonly topic: string;
+  /** Start at the first record at or after this time (default: the oldest retained record). */
+  readonly fromTimestampMs?: number;
+  /** Skip records after this time (default: no upper bound in time). */
+  readonly toTimestampMs?: number;
+  /** Stop after this many records. */
+  readonly maxMessages?: number;
+  /** Records buffered ahead of the caller before fetching pauses (bounded memory; default 1000). */
+  readonly bufferSize?: number;
+  /** Stops the read; the iterator then ends after cleaning up. */
+  readonly signal?: AbortSignal;
+}
+
+interface Bounds {
+  readonly partition: number;
+  readonly start: bigint;
+  /** First offset NOT to read: the high watermark when the read began. */
+  readonly end: bigint;
+}
+
+/**
+ * Reads a bounded slice of a topic: from a point in time up to the end of the log
+ * as it was when the read began (records produced later are not waited for).
+ * Consumes with a throw-away consumer group that never commits, pauses fetching
+ * while the caller is `bufferSize` records behind, and cleans up on completion,
+ * error, `break`, or abort.
+ */
+export async function* readTopicRange(
+  kafka: Kafka,
+  options: TopicRangeOptions,
+): AsyncGenerator<RangeMessage> {
+  const bounds = await readBounds(kafka, options);
+  const pending = bounds.filter((b) => b.start < b.end);
+  if (pending.length === 0 || options.maxMessages === 0 || options.signal?.aborted) return;
+
+  const bufferSize = options.bufferSize ?? 1_000;
+  const queue: RangeMessage[] = [];
+  const remaining = new Map(pending.map((b) => [b.partition, b]));
+  let failure: unknown;
+  let finished = false;
+  let wakeReader: (() => void) | undefined;
+  let wakeFetcher: (() => void) | undefined;
+  const notifyReader = () => {
+    wakeReader?.();
+    wakeReader = undefined;
+  };
+
+  const groupId = `caracal-range-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
+  const onAbort = () => {
+    finished = true;
+    wakeFetcher?.();
+    notifyReader();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: options.topic, fromBeginning: false });
+    consumer.on(consumer.events.CRASH, (event) => {
+      failure = event.payload.error;
+      finished = true;
+      notifyReader();
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const bound = remaining.get(partition);
+        const offset = BigInt(message.offset);
+        if (finished || !bound || offset < bound.start || offset >= bound.end) return;
+        const timestampMs = Number(message.timestamp);
+        if (options.toTimestampMs === undefined || timestampMs <= options.toTimestampMs) {
+          queue.push({
+            partition,
+            offset: message.offset,
+            timestampMs,
+            key: message.key,
+            value: message.value,
+          });
+          notifyReader();
+        }
+        if (offset + 1n >= bound.end) {
+          remaining.delete(partition);
+          if (remaining.size === 0) {
+            finished = true;
+            notifyReader();
+          }
+        }
+        // Backpressure: the fetch loop waits for this handler, so fetching stops here.
+        while (queue.length >= bufferSize && !finished) {
+          await new Promise<void>((resolve) => (wakeFetcher = resolve));
+        }
+      },
+    });
+    for (const bound of pending) {
+      consumer.seek({
+        topic: options.topic,
+        partition: bound.partition,
+        offset: bound.start.toString(),
+      });
+    }
+
+    let yielded = 0;
+    for (;;) {
+      const message = queue.shift();
+      if (message) {
+        wakeFetcher?.();
+        wakeFetcher = undefined;
+        yield message;
+        yielded += 1;
+        if (options.maxMessages !== undefined && yielded >= options.maxMessages) return;
+        continue;
+      }
+      if (failure !== undefined)
+        throw new UnavailableError(`reading ${options.topic} failed`, { cause: failure });
+      if (finished) return;
+      await new Promise<void>((resolve) => (wakeReader = resolve));
+    }
+  } finally {
+    finished = true;
+    wakeFetcher?.();
+    options.signal?.removeEventListener('abort', onAbort);
+    await consumer.disconnect().catch(() => undefined);
+    await withAdmin(kafka, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
+  }
+}
+
+async function readBounds(kafka: Kafka, options: TopicRangeOptions): Promise<Bounds[]> {
+  return withAdmin(kafka, async (admin) => {
+    const topics = await admin.listTopics();
+    if (!topics.includes(options.topic)) {
+      throw new NotFoundError(`Kafka topic ${JSON.stringify(options.topic)} does not exist`);
+    }
+    const ends = await admin.fetchTopicOffsets(options.topic);
+    const starts =
+      options.fromTimestampMs === undefined
+        ? ends.map(({ partition, low }) => ({ partition, offset: low }))
+        : await admin.fetchTopicOffsetsByTimestamp(options.topic, options.fromTimestampMs);
+    return ends.map(({ partition, high, low }) => {
+      const start = starts.find((s) => s.partition === partition)?.offset ?? low;
+      // An offset of -1 means no record at or after the timestamp: nothing to read there.
+      const begin = BigInt(start) < 0n ? BigInt(high) : BigInt(start);
+      return { partition, start: begin, end: BigInt(high) };
+    });
+  });
+}
+
+async function withAdmin<T>(kafka: Kafka, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw new UnavailableError('Kafka is unreachable', { cause: error });
+  }
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
