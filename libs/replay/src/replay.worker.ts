@@ -1,0 +1,101 @@
+// Evaluates batches of recorded decisions against the candidate bundle in a
+// worker thread: one opa-wasm instance per worker, aggregation local to the
+// worker, only counts and the final aggregate cross back to the engine.
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadWasmPolicy, readBundle, type WasmPolicy } from '@caracal-deploy/opa';
+import {
+  ImpactAggregator,
+  classifyChange,
+  effectiveDecision,
+  parseDecisionLogRecord,
+} from '@caracal-deploy/simulation';
+import type { FieldViolation } from '@caracal-deploy/errors';
+
+import type { FromWorker, ReplayWorkerData, ToWorker } from './replay-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('replay.worker must run in a worker thread');
+const data = workerData as ReplayWorkerData;
+const post = (message: FromWorker) => port.postMessage(message);
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const aggregator = new ImpactAggregator({
+  maxGroups: data.maxGroups,
+  examplesPerGroup: data.examplesPerGroup,
+});
+
+function evaluateCandidate(policy: WasmPolicy, input: unknown): unknown {
+  try {
+    // Pre-serialized input takes opa-wasm's fast path (no second stringify inside).
+    const bytes = encoder.encode(JSON.stringify(input));
+    return policy.evaluate(bytes.buffer, data.entrypoint);
+  } catch {
+    // An evaluation that throws is an erroring decision, which the STS would deny.
+    return undefined;
+  }
+}
+
+function handleBatch(policy: WasmPolicy, bytes: Uint8Array, offsets: Uint32Array): void {
+  let evaluated = 0;
+  let invalid = 0;
+  let skipped = 0;
+  let firstInvalid: readonly FieldViolation[] | undefined;
+  for (let i = 0; i + 1 < offsets.length; i += 1) {
+    const text = decoder.decode(bytes.subarray(offsets[i], offsets[i + 1]));
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      invalid += 1;
+      firstInvalid ??= [{ field: '(root)', problem: 'not JSON' }];
+      continue;
+    }
+    const parsed = parseDecisionLogRecord(value);
+    if (!parsed.ok) {
+      invalid += 1;
+      firstInvalid ??= parsed.violations;
+      continue;
+    }
+    const { record } = parsed;
+    if (data.zoneId !== undefined && record.zoneId !== data.zoneId) {
+      skipped += 1;
+      continue;
+    }
+    const recorded = effectiveDecision(record.result);
+    const candidate = effectiveDecision(evaluateCandidate(policy, record.input));
+    aggregator.add(record.decisionId, record.input, classifyChange(recorded, candidate));
+    evaluated += 1;
+  }
+  post({
+    kind: 'batch-done',
+    evaluated,
+    invalid,
+    skipped,
+    ...(firstInvalid ? { firstInvalid } : {}),
+  });
+}
+
+async function main(): Promise<void> {
+  let policy: WasmPolicy;
+  try {
+    const bundle = readBundle(data.bundle);
+    policy = await loadWasmPolicy(bundle.wasm, bundle.data);
+    if (!policy.entrypoints.includes(data.entrypoint)) {
+      throw new Error(
+        `bundle has no entrypoint ${data.entrypoint} (has ${policy.entrypoints.join(', ')})`,
+      );
+    }
+  } catch (error) {
+    post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+    return;
+  }
+  port!.on('message', (message: ToWorker) => {
+    if (message.kind === 'batch') handleBatch(policy, message.bytes, message.offsets);
+    else {
+      post({ kind: 'finished', report: aggregator.report({ allGroups: true }) });
+      port!.close();
+    }
+  });
+}
+
+void main();
