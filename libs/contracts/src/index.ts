@@ -5,3 +5,4 @@
  */
 export * from './gen/caracal/deploy/v1/health_pb.js';
 export * from './gen/caracal/deploy/v1/validation_pb.js';
+export * from './gen/caracal/deploy/v1/simulation_pb.js';
