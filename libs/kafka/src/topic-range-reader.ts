@@ -90,11 +90,12 @@ export async function* readTopicRange(
     await consumer.run({
       autoCommit: false,
       // Whole batches, not one callback per record: the decode cost dominates otherwise.
-      eachBatch: async ({ batch, isRunning, isStale }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         const bound = remaining.get(batch.partition);
         if (!bound) return;
         for (const message of batch.messages) {
-          if (finished || !isRunning() || isStale()) return;
+          if (finished || !payload.isRunning() || payload.isStale()) return;
           const offset = BigInt(message.offset);
           if (offset < bound.start) continue;
           if (offset >= bound.end) break;
