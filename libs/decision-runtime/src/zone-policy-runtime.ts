@@ -172,6 +172,11 @@ export class ZonePolicyRuntime {
     return true;
   }
 
+  /** When this replica last confirmed it serves the zone's active revision (load or periodic check). */
+  get confirmedAt(): Date | undefined {
+    return this.lastConfirmed;
+  }
+
   /**
    * Seconds since this replica last confirmed it serves the zone's active
    * revision: small whenever the replica is in sync, whether or not the policy
