@@ -9,5 +9,9 @@ export {
   writeReplicaStatus,
 } from './replica-status.js';
 export type { ReplicaStatus } from './replica-status.js';
-export { invalidationFields, invalidationStream, parseInvalidation } from './policy-invalidation.js';
+export {
+  invalidationFields,
+  invalidationStream,
+  parseInvalidation,
+} from './policy-invalidation.js';
 export type { InvalidationMessage } from './policy-invalidation.js';
