@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { GrpcModule, HealthModule } from '@caracal-deploy/grpc';
 import { MetricsModule } from '@caracal-deploy/metrics';
 
 import type { ValidatorConfig } from './config/validator.config.js';
 import { OPA_BIN, OpaHealthIndicator } from './health/opa.health-indicator.js';
+import {
+  VALIDATION_PIPELINE,
+  ValidationGrpcService,
+} from './validation/validation.grpc-service.js';
+import { ValidationPipeline } from './validation/validation-pipeline.js';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -25,6 +30,21 @@ export class AppModule {
           indicators: [{ provide: OPA_BIN, useValue: config.opaBin }, OpaHealthIndicator],
           indicatorTokens: [OpaHealthIndicator],
         }),
+      ],
+      providers: [
+        {
+          provide: VALIDATION_PIPELINE,
+          useFactory: () => {
+            const logger = new Logger('ValidationPipeline');
+            return new ValidationPipeline({
+              opaBin: config.opaBin,
+              signing: config.signing,
+              deprecatedTerms: config.deprecatedTerms,
+              warn: (message) => logger.warn(message),
+            });
+          },
+        },
+        ValidationGrpcService,
       ],
     };
   }

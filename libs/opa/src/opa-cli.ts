@@ -16,16 +16,56 @@ export interface OpaCliOptions {
   readonly timeoutMs?: number;
 }
 
+/** Where and how OPA loads the paths it is given. */
+export interface LoadOptions {
+  /** `--bundle`: load the paths as bundle roots, so `a/b/data.json` is mounted at `data.a.b`. */
+  readonly bundle?: boolean;
+  /** Working directory of the `opa` process; relative paths (also in diagnostics) are relative to it. */
+  readonly cwd?: string;
+}
+
 /** Options of {@link OpaCli.check}. */
-export interface CheckOptions {
+export interface CheckOptions extends LoadOptions {
   /** `--strict`: unused imports and variables, duplicate imports, … become errors. */
   readonly strict?: boolean;
+  /** `--capabilities`: a capabilities JSON file; a builtin missing from it is an `undefined function` error. */
+  readonly capabilitiesPath?: string;
+}
+
+/** OPA's own bundle signing (`.signatures.json`), as `opa build --signing-*` does it. */
+export interface BundleSigningOptions {
+  /** PEM file of the private key. */
+  readonly keyPath: string;
+  /** JWS algorithm, e.g. `ES256`. */
+  readonly algorithm: string;
+  /** JSON file of extra claims, e.g. `{"keyid": "..."}`, signed into the payload. */
+  readonly claimsPath?: string;
 }
 
 /** Options of {@link OpaCli.buildWasm}. */
-export interface BuildWasmOptions {
+export interface BuildWasmOptions extends LoadOptions {
   /** Written to the bundle's `.manifest` as `revision`. */
   readonly revision?: string;
+  /** `--ignore` patterns, e.g. `*_test.rego`. */
+  readonly ignore?: readonly string[];
+  /** Sign the bundle (needs `bundle: true`). */
+  readonly signing?: BundleSigningOptions;
+}
+
+/** Options of {@link OpaCli.test}. */
+export type TestOptions = LoadOptions;
+
+/** One Rego unit test as `opa test --format json` reports it. */
+export interface OpaTestResult {
+  /** Package without the `data.` prefix, e.g. `caracal.authz_test`. */
+  readonly package: string;
+  readonly name: string;
+  readonly file: string;
+  readonly row: number;
+  readonly col: number;
+  readonly passed: boolean;
+  /** Why it failed: `failed`, or the evaluation error OPA gave. */
+  readonly message: string;
 }
 
 /** What {@link OpaCli.eval} evaluates against: a built bundle, or plain policy/data paths. */
@@ -37,7 +77,21 @@ export type EvalSource =
 export type EvalOptions = EvalSource & {
   /** The `input` document; omitted means no input. */
   readonly input?: unknown;
+  /** `--strict`: compile in strict mode, as `opa check --strict` does. */
+  readonly strict?: boolean;
+  /** `--capabilities`: a capabilities JSON file. */
+  readonly capabilitiesPath?: string;
+  /** Working directory of the `opa` process. */
+  readonly cwd?: string;
 };
+
+interface RawTestResult {
+  readonly package?: string;
+  readonly name?: string;
+  readonly fail?: boolean;
+  readonly error?: { readonly message?: string };
+  readonly location?: { readonly file?: string; readonly row?: number; readonly col?: number };
+}
 
 interface RunResult {
   readonly exitCode: number;
@@ -72,6 +126,22 @@ export class OpaCli {
     return match[1];
   }
 
+  /** `opa capabilities --current`: the builtins and features of this binary. */
+  async capabilities(): Promise<{ builtins: { name: string }[]; [key: string]: unknown }> {
+    const args = ['capabilities', '--current'];
+    const result = await this.runOk(args);
+    try {
+      return JSON.parse(result.stdout) as { builtins: { name: string }[] };
+    } catch (error) {
+      throw new OpaCommandError(
+        'opa capabilities printed something other than JSON',
+        args,
+        result.stderr,
+        error,
+      );
+    }
+  }
+
   /** Parses and compiles the Rego under `paths`; resolves with every problem found (empty = OK). */
   async check(paths: readonly string[], options: CheckOptions = {}): Promise<OpaDiagnostic[]> {
     requirePaths('paths', paths);
@@ -79,15 +149,74 @@ export class OpaCli {
       'check',
       '--format',
       'json',
+      // Report every error, not only the first ten.
+      '--max-errors',
+      '0',
       ...(options.strict ? ['--strict'] : []),
+      ...(options.bundle ? ['--bundle'] : []),
+      ...(options.capabilitiesPath === undefined
+        ? []
+        : ['--capabilities', options.capabilitiesPath]),
       '--',
       ...paths,
     ];
-    const result = await this.run(args);
+    const result = await this.run(args, undefined, options.cwd);
     if (result.exitCode === 0) return [];
     const diagnostics = parseJsonDiagnostics(result.stderr) ?? parseJsonDiagnostics(result.stdout);
     if (diagnostics === undefined || diagnostics.length === 0) throw this.failed(args, result);
     return diagnostics;
+  }
+
+  /**
+   * Runs the Rego unit tests (`test_*` rules) under `paths` with `opa test`. Resolves
+   * with one result per test; policies that do not compile reject with {@link OpaPolicyError}.
+   */
+  async test(paths: readonly string[], options: TestOptions = {}): Promise<OpaTestResult[]> {
+    requirePaths('paths', paths);
+    const args = [
+      'test',
+      '--format',
+      'json',
+      ...(options.bundle ? ['--bundle'] : []),
+      '--',
+      ...paths,
+    ];
+    const result = await this.run(args, undefined, options.cwd);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(result.stdout);
+    } catch {
+      parsed = undefined;
+    }
+    if (!Array.isArray(parsed)) {
+      const diagnostics =
+        parseJsonDiagnostics(result.stdout) ??
+        parseJsonDiagnostics(result.stderr) ??
+        parseTextDiagnostics(`${result.stderr}\n${result.stdout}`);
+      if (diagnostics.length > 0) {
+        throw new OpaPolicyError(
+          `opa test failed with ${diagnostics.length} problem(s)`,
+          diagnostics,
+        );
+      }
+      // No test rules at all prints nothing and exits 0.
+      if (result.exitCode === 0 && result.stdout.trim() === '') return [];
+      throw this.failed(args, result);
+    }
+    return (parsed as RawTestResult[]).map((raw) => ({
+      package: (raw.package ?? '').replace(/^data\./, ''),
+      name: raw.name ?? '',
+      file: raw.location?.file ?? '',
+      row: raw.location?.row ?? 0,
+      col: raw.location?.col ?? 0,
+      passed: raw.fail !== true && raw.error === undefined,
+      message:
+        raw.error !== undefined
+          ? (raw.error.message ?? JSON.stringify(raw.error))
+          : raw.fail === true
+            ? 'failed'
+            : '',
+    }));
   }
 
   /**
@@ -109,12 +238,25 @@ export class OpaCli {
         'wasm',
         ...entrypoints.flatMap((entrypoint) => ['--entrypoint', entrypoint]),
         ...(options.revision === undefined ? [] : ['--revision', options.revision]),
+        ...(options.bundle ? ['--bundle'] : []),
+        ...(options.ignore ?? []).flatMap((pattern) => ['--ignore', pattern]),
+        ...(options.signing === undefined
+          ? []
+          : [
+              '--signing-key',
+              options.signing.keyPath,
+              '--signing-alg',
+              options.signing.algorithm,
+              ...(options.signing.claimsPath === undefined
+                ? []
+                : ['--claims-file', options.signing.claimsPath]),
+            ]),
         '--output',
         output,
         '--',
         dir,
       ];
-      const result = await this.run(args);
+      const result = await this.run(args, undefined, options.cwd);
       if (result.exitCode !== 0) {
         const diagnostics = parseTextDiagnostics(`${result.stderr}\n${result.stdout}`);
         if (diagnostics.length > 0) {
@@ -152,11 +294,19 @@ export class OpaCli {
       '--format',
       'json',
       ...(hasInput ? ['--stdin-input'] : []),
+      ...(options.strict ? ['--strict'] : []),
+      ...(options.capabilitiesPath === undefined
+        ? []
+        : ['--capabilities', options.capabilitiesPath]),
       ...sources,
       '--',
       query,
     ];
-    const result = await this.run(args, hasInput ? JSON.stringify(options.input) : undefined);
+    const result = await this.run(
+      args,
+      hasInput ? JSON.stringify(options.input) : undefined,
+      options.cwd,
+    );
     if (result.exitCode !== 0) {
       const diagnostics =
         parseJsonDiagnostics(result.stdout) ?? parseJsonDiagnostics(result.stderr);
@@ -201,15 +351,22 @@ export class OpaCli {
       `opa ${args[0] ?? ''} exited with ${result.exitCode}: ${detail}`,
       args,
       result.stderr,
+      undefined,
+      result.exitCode,
     );
   }
 
-  private run(args: readonly string[], stdin?: string): Promise<RunResult> {
+  private run(args: readonly string[], stdin?: string, cwd?: string): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       const child = execFile(
         this.bin,
         args,
-        { timeout: this.timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+        {
+          timeout: this.timeoutMs,
+          maxBuffer: 64 * 1024 * 1024,
+          encoding: 'utf8',
+          ...(cwd === undefined ? {} : { cwd }),
+        },
         (error, stdout, stderr) => {
           if (error === null) {
             resolve({ exitCode: 0, stdout, stderr });

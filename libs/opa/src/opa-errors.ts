@@ -34,6 +34,8 @@ export class OpaCommandError extends InternalError {
     /** Captured standard error, for logs. */
     readonly stderr: string,
     cause?: unknown,
+    /** Exit code when the process ran to completion; undefined when it could not run, was killed or crashed. */
+    readonly exitCode?: number,
   ) {
     super(message, cause === undefined ? {} : { cause });
   }
