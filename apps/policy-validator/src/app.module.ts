@@ -10,6 +10,11 @@ import {
   ValidationGrpcService,
 } from './validation/validation.grpc-service.js';
 import { ValidationPipeline } from './validation/validation-pipeline.js';
+import {
+  SIMULATION_OPTIONS,
+  SimulationGrpcService,
+  type SimulationOptions,
+} from './simulation/simulation.grpc-service.js';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -45,6 +50,17 @@ export class AppModule {
           },
         },
         ValidationGrpcService,
+        {
+          provide: SIMULATION_OPTIONS,
+          useValue: {
+            kafkaBrokers: config.kafkaBrokers,
+            decisionLogTopic: config.decisionLogTopic,
+            maxCases: config.maxSimulationCases,
+            replayWorkers: config.replayWorkers,
+            signingKeyId: config.signing.keyId,
+          } satisfies SimulationOptions,
+        },
+        SimulationGrpcService,
       ],
     };
   }

@@ -32,6 +32,14 @@ const shape = {
    * Terminology lint: comma-separated `deprecated=canonical` pairs; a Rego identifier
    * or data key equal to a deprecated name is reported as a warning.
    */
+  /** Kafka brokers holding the recorded decisions replay reads. */
+  CARACAL_KAFKA_BROKERS: env.list('127.0.0.1:19092'),
+  /** Topic the STS writes recorded decisions to (input, result, revision; keyed by zone). */
+  CARACAL_DECISION_LOG_TOPIC: env.string('caracal.decision.logs'),
+  /** Largest batch of declared cases one Simulate call may carry. */
+  CARACAL_SIMULATION_MAX_CASES: env.positiveInt(1_000),
+  /** Replay worker threads; 0 means one per core. */
+  CARACAL_REPLAY_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   CARACAL_VALIDATOR_DEPRECATED_TERMS: z
     .string()
     .default(defaultTerms)
@@ -59,6 +67,10 @@ export interface ValidatorConfig {
   };
   /** Deprecated term → canonical term. */
   readonly deprecatedTerms: ReadonlyMap<string, string>;
+  readonly kafkaBrokers: readonly string[];
+  readonly decisionLogTopic: string;
+  readonly maxSimulationCases: number;
+  readonly replayWorkers: number;
 }
 
 /** Reads the validator's configuration; throws naming each bad key. */
@@ -74,5 +86,9 @@ export function loadValidatorConfig(source?: ConfigSource): ValidatorConfig {
       autogenerate: config.CARACAL_BUNDLE_SIGNING_KEY_AUTOGENERATE,
     },
     deprecatedTerms: config.CARACAL_VALIDATOR_DEPRECATED_TERMS,
+    kafkaBrokers: config.CARACAL_KAFKA_BROKERS,
+    decisionLogTopic: config.CARACAL_DECISION_LOG_TOPIC,
+    maxSimulationCases: config.CARACAL_SIMULATION_MAX_CASES,
+    replayWorkers: config.CARACAL_REPLAY_WORKERS,
   };
 }
