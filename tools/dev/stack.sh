@@ -31,17 +31,13 @@ service_pid() {
 start_services() {
   eval "$(bash tools/infra/infra.sh env)"
   mkdir -p "$run_dir" "$log_dir" "$CARACAL_PROMETHEUS_TARGETS_DIR"
-  local entry name grpc metrics pid
+  local entry name main grpc metrics
   for entry in "${services[@]}"; do
     IFS='|' read -r name main grpc metrics <<<"$entry"
-    if pid=$(service_pid "$name"); then
-      say "$name already running (pid $pid)"
-    else
-      CARACAL_VALIDATOR_GRPC_ADDRESS=$grpc CARACAL_VALIDATOR_METRICS_PORT=$metrics \
-        nohup node --enable-source-maps "$main" >>"$log_dir/$name.log" 2>&1 &
-      echo $! >"$run_dir/$name.pid"
-      say "$name started (pid $!), log $log_dir/$name.log"
-    fi
+    CARACAL_VALIDATOR_GRPC_ADDRESS=$grpc CARACAL_VALIDATOR_METRICS_PORT=$metrics \
+      nohup node --enable-source-maps "$main" >>"$log_dir/$name.log" 2>&1 &
+    echo $! >"$run_dir/$name.pid"
+    say "$name started (pid $!), log $log_dir/$name.log"
     # Let the local Prometheus scrape the service's /metrics.
     printf '[{"targets":["127.0.0.1:%s"],"labels":{"app":"%s"}}]\n' "$metrics" "$name" \
       >"$CARACAL_PROMETHEUS_TARGETS_DIR/$name.json"
@@ -70,11 +66,14 @@ case ${1:-up} in
     bash tools/infra/infra.sh up
     say "build"
     node_modules/.bin/tsc -b tsconfig.json
-    say "services"
+    say "services (restarted, so they run what was just built)"
+    stop_services
     start_services
     say "verifying: gRPC health of every service, and Prometheus scraping each one"
     eval "$(bash tools/infra/infra.sh env)"
     node tools/dev/verify-stack.mjs "${services[@]}"
+    say "a real policy through the validator: validate, build + sign, simulate"
+    node tools/dev/demo-policy.mjs 127.0.0.1:50061
     echo
     bash tools/infra/infra.sh status
     echo
