@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { NotFoundError, UnavailableError } from '@caracal-deploy/errors';
+import { DeployError, NotFoundError, UnavailableError } from '@caracal-deploy/errors';
 import type { Admin, Kafka } from 'kafkajs';
 
 /** One record read by {@link readTopicRange}. */
@@ -80,53 +80,61 @@ export async function* readTopicRange(
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topic: options.topic, fromBeginning: false });
-    consumer.on(consumer.events.CRASH, (event) => {
-      failure = event.payload.error;
-      finished = true;
-      notifyReader();
-    });
-    await consumer.run({
-      autoCommit: false,
-      // Whole batches, not one callback per record: the decode cost dominates otherwise.
-      eachBatch: async (payload) => {
-        const { batch } = payload;
-        const bound = remaining.get(batch.partition);
-        if (!bound) return;
-        for (const message of batch.messages) {
-          if (finished || !payload.isRunning() || payload.isStale()) return;
-          const offset = BigInt(message.offset);
-          if (offset < bound.start) continue;
-          if (offset >= bound.end) break;
-          const timestampMs = Number(message.timestamp);
-          if (options.toTimestampMs === undefined || timestampMs <= options.toTimestampMs) {
-            queue.push({
-              partition: batch.partition,
-              offset: message.offset,
-              timestampMs,
-              key: message.key,
-              value: message.value,
-            });
-          }
-          if (offset + 1n >= bound.end) {
-            remaining.delete(batch.partition);
-            if (remaining.size === 0) finished = true;
-          }
-        }
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: options.topic, fromBeginning: false });
+      consumer.on(consumer.events.CRASH, (event) => {
+        failure = event.payload.error;
+        finished = true;
         notifyReader();
-        // Backpressure: the fetch loop waits for this handler, so fetching stops here.
-        while (queue.length >= bufferSize && !finished) {
-          await new Promise<void>((resolve) => (wakeFetcher = resolve));
-        }
-      },
-    });
-    for (const bound of pending) {
-      consumer.seek({
-        topic: options.topic,
-        partition: bound.partition,
-        offset: bound.start.toString(),
       });
+      await consumer.run({
+        autoCommit: false,
+        // Whole batches, not one callback per record: the decode cost dominates otherwise.
+        eachBatch: async (payload) => {
+          const { batch } = payload;
+          const bound = remaining.get(batch.partition);
+          if (!bound) return;
+          for (const message of batch.messages) {
+            if (finished || !payload.isRunning() || payload.isStale()) return;
+            const offset = BigInt(message.offset);
+            if (offset < bound.start) continue;
+            if (offset >= bound.end) break;
+            const timestampMs = Number(message.timestamp);
+            if (options.toTimestampMs === undefined || timestampMs <= options.toTimestampMs) {
+              queue.push({
+                partition: batch.partition,
+                offset: message.offset,
+                timestampMs,
+                key: message.key,
+                value: message.value,
+              });
+            }
+            if (offset + 1n >= bound.end) {
+              remaining.delete(batch.partition);
+              if (remaining.size === 0) finished = true;
+            }
+          }
+          notifyReader();
+          // Backpressure: the fetch loop waits for this handler, so fetching stops here.
+          while (queue.length >= bufferSize && !finished) {
+            await new Promise<void>((resolve) => (wakeFetcher = resolve));
+          }
+        },
+      });
+      for (const bound of pending) {
+        consumer.seek({
+          topic: options.topic,
+          partition: bound.partition,
+          offset: bound.start.toString(),
+        });
+      }
+    } catch (error) {
+      // Setup failures (coordinator not found, metadata errors) are Kafka being unavailable.
+      throw new UnavailableError(
+        `reading ${options.topic} failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
 
     let yielded = 0;
@@ -183,6 +191,15 @@ async function withAdmin<T>(kafka: Kafka, work: (admin: Admin) => Promise<T>): P
   }
   try {
     return await work(admin);
+  } catch (error) {
+    if (error instanceof DeployError) throw error;
+    // Metadata and offset lookups failing (no leader, timeouts) mean Kafka is not serving.
+    throw new UnavailableError(
+      `Kafka request failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     await admin.disconnect();
   }

@@ -69,8 +69,9 @@ export class SimulationGrpcService implements ServiceImpl<typeof SimulationServi
       brokers: options.kafkaBrokers,
       clientId: 'policy-validator-replay',
       // A replay is interactive: an unreachable Kafka should answer UNAVAILABLE in
-      // seconds, not after the client default's long retry ladder.
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+      // seconds (about 5 s here), not after the client default's 20 s retry ladder,
+      // yet leave time for a fresh cluster to create its group coordinator.
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 },
     });
   }
 
@@ -130,7 +131,12 @@ export class SimulationGrpcService implements ServiceImpl<typeof SimulationServi
       await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
     }
-    if ('error' in outcome) throw outcome.error;
+    if ('error' in outcome) {
+      this.logger.warn(
+        `replay for ${request.zoneId} failed: ${outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : String(outcome.error)}`,
+      );
+      throw outcome.error;
+    }
     const { report, gate: verdict, progress } = outcome.result;
     this.logger.log(
       `replayed ${report.totals.evaluated} decisions of ${request.zoneId}: gate ${verdict.verdict} ${verdict.reasons.join('; ')}`,
