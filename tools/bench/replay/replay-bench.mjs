@@ -143,11 +143,19 @@ try {
   const oneDir = join(dir, 'one');
   execFileSync('mkdir', ['-p', inputsDir, oneDir]);
   const sample = [...benchInputs(peerSample)];
-  await Promise.all(
-    sample.map((input, i) =>
-      writeFile(join(inputsDir, `${String(i).padStart(7, '0')}.json`), JSON.stringify(input)),
-    ),
-  );
+  // Written in chunks: one open file per input at once would exhaust file descriptors.
+  for (let i = 0; i < sample.length; i += 256) {
+    await Promise.all(
+      sample
+        .slice(i, i + 256)
+        .map((input, j) =>
+          writeFile(
+            join(inputsDir, `${String(i + j).padStart(7, '0')}.json`),
+            JSON.stringify(input),
+          ),
+        ),
+    );
+  }
   await writeFile(join(oneDir, 'input.json'), JSON.stringify(sample[0]));
   const regoSrc = join(dir, 'candidate-rego');
   execFileSync('mkdir', ['-p', regoSrc]);
