@@ -1,0 +1,10 @@
+export {
+  auditEvent,
+  auditTopic,
+  decisionLogRecord,
+  decisionLogTopic,
+  maskInput,
+} from './decision-events.js';
+export type { DecisionFacts } from './decision-events.js';
+export { DecisionEventPublisher } from './decision-event-publisher.js';
+export type { DecisionEventPublisherOptions, PublisherEvents } from './decision-event-publisher.js';
