@@ -5,34 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { InvalidArgumentError } from '@caracal-deploy/errors';
 
 import { readBundle } from './index.js';
-
-/** A minimal ustar writer, the counterpart of the reader under test. */
-function tarGz(
-  entries: readonly { name: string; content: string | Uint8Array; prefix?: string }[],
-): Buffer {
-  const blocks: Buffer[] = [];
-  for (const { name, content, prefix = '' } of entries) {
-    const body = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content);
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100, 'utf8');
-    header.write('0000644\0', 100, 'latin1');
-    header.write('0000000\0', 108, 'latin1');
-    header.write('0000000\0', 116, 'latin1');
-    header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
-    header.write('00000000000\0', 136, 'latin1');
-    header.write('        ', 148, 'latin1');
-    header.write('0', 156, 'latin1');
-    header.write('ustar\0', 257, 'latin1');
-    header.write('00', 263, 'latin1');
-    header.write(prefix, 345, 155, 'utf8');
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
-}
+import { ustarGz as tarGz } from './tar-gz.test-support.js';
 
 const wasmBytes = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
