@@ -47,7 +47,10 @@ try {
   const build = async (name, data) => {
     const src = join(dir, name);
     execFileSync('mkdir', ['-p', src]);
-    await writeFile(join(src, 'authz.rego'), await readFile(join(here, 'policy/authz.rego')));
+    await writeFile(
+      join(src, 'authz.rego'),
+      await readFile(join(root, 'apps/policy-validator/fixtures/realistic/authz.rego')),
+    );
     await writeFile(join(src, 'data.json'), JSON.stringify(data));
     const bundle = await opa.buildWasm(src, ['caracal/authz/result']);
     await writeFile(join(dir, `${name}.tar.gz`), bundle);
@@ -69,7 +72,7 @@ try {
   // The topic name carries a fingerprint of what produced the corpus, so a change
   // to the policy, its data or the generator never reuses stale recorded results.
   const fingerprint = createHash('sha256')
-    .update(await readFile(join(here, 'policy/authz.rego')))
+    .update(await readFile(join(root, 'apps/policy-validator/fixtures/realistic/authz.rego')))
     .update(await readFile(join(here, 'decisions.mjs')))
     .digest('hex')
     .slice(0, 12);
@@ -159,7 +162,10 @@ try {
   await writeFile(join(oneDir, 'input.json'), JSON.stringify(sample[0]));
   const regoSrc = join(dir, 'candidate-rego');
   execFileSync('mkdir', ['-p', regoSrc]);
-  await writeFile(join(regoSrc, 'authz.rego'), await readFile(join(here, 'policy/authz.rego')));
+  await writeFile(
+    join(regoSrc, 'authz.rego'),
+    await readFile(join(root, 'apps/policy-validator/fixtures/realistic/authz.rego')),
+  );
   await writeFile(join(regoSrc, 'data.json'), JSON.stringify(candidateData));
   execFileSync(opaBin, ['build', '--bundle', regoSrc, '-o', join(dir, 'candidate-rego.tar.gz')]);
 
