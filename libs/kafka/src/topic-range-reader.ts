@@ -40,7 +40,8 @@ interface Bounds {
 /**
  * Reads a bounded slice of a topic: from a point in time up to the end of the log
  * as it was when the read began (records produced later are not waited for).
- * Consumes with a throw-away consumer group that never commits, pauses fetching
+ * Consumes with a throw-away consumer group whose start offsets are set before
+ * it joins (and never committed after), pauses fetching
  * while the caller is `bufferSize` records behind, and cleans up on completion,
  * error, `break`, or abort.
  */
@@ -80,6 +81,16 @@ export async function* readTopicRange(
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
+    // Start positions are committed for the fresh group before it joins, so the
+    // consumer begins exactly there: no seek racing the group join (which fails
+    // while a fresh cluster is still electing its group coordinator).
+    await withAdmin(kafka, (admin) =>
+      admin.setOffsets({
+        groupId,
+        topic: options.topic,
+        partitions: bounds.map(({ partition, start }) => ({ partition, offset: start.toString() })),
+      }),
+    );
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: false });
@@ -122,13 +133,6 @@ export async function* readTopicRange(
           }
         },
       });
-      for (const bound of pending) {
-        consumer.seek({
-          topic: options.topic,
-          partition: bound.partition,
-          offset: bound.start.toString(),
-        });
-      }
     } catch (error) {
       // Setup failures (coordinator not found, metadata errors) are Kafka being unavailable.
       throw new UnavailableError(
