@@ -38,8 +38,8 @@ opa_install() {
 }
 
 opa_start() {
-  # Telemetry off: its update check would try the internet on every start.
-  spawn_detached opa "$OPA_BIN" run --server --disable-telemetry \
+  # No version check: it would try the internet on every start (the old --disable-telemetry is deprecated).
+  spawn_detached opa "$OPA_BIN" run --server --skip-version-check \
     --addr "$BIND_HOST:$OPA_PORT" --log-level info
 }
 
