@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import {
+  type DynamicModule,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  RequestMethod,
+} from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { GrpcModule, HealthModule } from '@caracal-deploy/grpc';
+import { MetricsModule } from '@caracal-deploy/metrics';
+
+import { ApiTokenGuard } from './auth/api-token.guard.js';
+import { TokensController } from './auth/tokens.controller.js';
+import type { AdminConfig } from './config/admin.config.js';
+import { CoreModule } from './core.module.js';
+import { HealthController } from './health/health.controller.js';
+import { PostgresHealthIndicator } from './health/postgres.health-indicator.js';
+import { ValidatorHealthIndicator } from './health/validator.health-indicator.js';
+import { DeployErrorFilter } from './http/deploy-error.filter.js';
+import { HttpMetricsMiddleware } from './http/http-metrics.middleware.js';
+import { JsonBodyMiddleware } from './http/json-body.middleware.js';
+import { OpenApiController } from './openapi/openapi.controller.js';
+import { BundlesController } from './registry/bundles.controller.js';
+import { HistoryController } from './registry/history.controller.js';
+import { ImmutableVersionsController } from './registry/immutable-versions.controller.js';
+import { PoliciesController } from './registry/policies.controller.js';
+import { PolicySetsController } from './registry/policy-sets.controller.js';
+import { RegistryService } from './registry/registry.service.js';
+import { VersionsService } from './registry/versions.service.js';
+import { ZonesController } from './registry/zones.controller.js';
+
+const { version } = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
+/** Root module of admin-api. */
+@Module({})
+export class AppModule implements NestModule {
+  /** Wires the service from its validated configuration. */
+  static forRoot(config: AdminConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config),
+        GrpcModule.forRoot({ address: config.grpcAddress }),
+        MetricsModule.forRoot({ service: 'admin-api', port: config.metricsPort }),
+        HealthModule.forRoot({
+          info: { service: 'admin-api', version },
+          indicators: [PostgresHealthIndicator, ValidatorHealthIndicator],
+          indicatorTokens: [PostgresHealthIndicator, ValidatorHealthIndicator],
+        }),
+      ],
+      controllers: [
+        OpenApiController,
+        HealthController,
+        TokensController,
+        ZonesController,
+        PoliciesController,
+        PolicySetsController,
+        BundlesController,
+        HistoryController,
+        ImmutableVersionsController,
+      ],
+      providers: [
+        RegistryService,
+        VersionsService,
+        PostgresHealthIndicator,
+        ValidatorHealthIndicator,
+        { provide: APP_GUARD, useClass: ApiTokenGuard },
+        { provide: APP_FILTER, useClass: DeployErrorFilter },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(HttpMetricsMiddleware, JsonBodyMiddleware)
+      .forRoutes({ path: '*path', method: RequestMethod.ALL });
+  }
+}

@@ -1,0 +1,8 @@
+import type { Migrations } from '@caracal-deploy/postgres';
+
+import { registryMigration } from './0001-registry.migration.js';
+
+/** admin-api's migrations, in apply order by name. */
+export const migrations: Migrations = {
+  '0001_registry': registryMigration,
+};

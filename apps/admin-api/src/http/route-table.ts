@@ -1,0 +1,416 @@
+import type { z } from 'zod';
+
+import type { Access } from '../auth/roles.js';
+import {
+  bundleParams,
+  bundleView,
+  createNamedBody,
+  errorBody,
+  createPolicySetVersionBody,
+  createPolicyVersionBody,
+  createResourceBody,
+  createTokenBody,
+  createZoneBody,
+  historyQuery,
+  historyView,
+  listQuery,
+  namedView,
+  pageOf,
+  policyParams,
+  policySetParams,
+  policySetVersionParams,
+  policySetVersionView,
+  policyVersionParams,
+  policyVersionView,
+  resourceParams,
+  resourceView,
+  tokenParams,
+  tokenView,
+  uploadPackBody,
+  zoneParams,
+  zoneView,
+} from './api.schemas.js';
+
+/** HTTP methods the API uses. */
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** One documented response of a route. */
+export interface ResponseDef {
+  readonly description: string;
+  readonly schema?: z.ZodType;
+  /** Defaults to application/json when a schema is given. */
+  readonly contentType?: string;
+}
+
+/**
+ * One route: what Nest registers, what the guard demands, what the request is
+ * validated against, and what the OpenAPI document says — all from this entry.
+ */
+export interface RouteDef {
+  readonly method: HttpMethod;
+  /** OpenAPI-style path: `{param}` for parameters, a literal `:` for custom verbs. */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly access: Access;
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodObject;
+  readonly body?: z.ZodType;
+  /** Status code → response; error responses are added by the document builder. */
+  readonly responses: Readonly<Record<number, ResponseDef>>;
+}
+
+const json = (description: string, schema: z.ZodType): ResponseDef => ({ description, schema });
+
+const versionPaths = {
+  policyVersion: '/v1/zones/{zone}/policies/{policy}/versions/{id}',
+  policySetVersion: '/v1/zones/{zone}/policy-sets/{set}/versions/{id}',
+  bundle: '/v1/bundles/{sha256}',
+} as const;
+
+/** The routes that would modify an immutable version: each answers 405 with `Allow: GET, HEAD`. */
+function immutableRoutes<N extends string>(
+  name: N,
+  path: string,
+  params: z.ZodObject,
+): Record<`${'put' | 'patch' | 'delete'}${N}`, RouteDef> {
+  const entries = (['put', 'patch', 'delete'] as const).map((method): [string, RouteDef] => [
+    `${method}${name}`,
+    {
+      method,
+      path,
+      operationId: `${method}${name}`,
+      summary: `Refused: ${name
+        .replace(/([A-Z])/g, ' $1')
+        .trim()
+        .toLowerCase()}s are immutable`,
+      tag: 'immutability',
+      access: 'public',
+      params,
+      responses: { 405: { description: 'Versions never change; create a new one instead.' } },
+    },
+  ]);
+  return Object.fromEntries(entries) as Record<`${'put' | 'patch' | 'delete'}${N}`, RouteDef>;
+}
+
+/** Every route of the Admin REST API. */
+export const routes = {
+  getOpenApi: {
+    method: 'get',
+    path: '/v1/openapi.json',
+    operationId: 'getOpenApi',
+    summary: 'This OpenAPI 3.1 document',
+    tag: 'meta',
+    access: 'public',
+    responses: { 200: { description: 'The OpenAPI document', contentType: 'application/json' } },
+  },
+  getHealth: {
+    method: 'get',
+    path: '/v1/health',
+    operationId: 'getHealth',
+    summary: 'Dependency checks: PostgreSQL and the policy-validator',
+    tag: 'meta',
+    access: 'public',
+    responses: {
+      200: { description: 'Every dependency is healthy', contentType: 'application/json' },
+      503: { description: 'A dependency is unhealthy', contentType: 'application/json' },
+    },
+  },
+  createToken: {
+    method: 'post',
+    path: '/v1/tokens',
+    operationId: 'createToken',
+    summary: 'Create an API token; the secret is returned once',
+    tag: 'tokens',
+    access: 'admin',
+    body: createTokenBody,
+    responses: { 201: json('The token, with its secret', tokenView) },
+  },
+  listTokens: {
+    method: 'get',
+    path: '/v1/tokens',
+    operationId: 'listTokens',
+    summary: 'List API tokens (never their secrets)',
+    tag: 'tokens',
+    access: 'admin',
+    query: listQuery,
+    responses: { 200: json('A page of tokens', pageOf(tokenView)) },
+  },
+  revokeToken: {
+    method: 'delete',
+    path: '/v1/tokens/{id}',
+    operationId: 'revokeToken',
+    summary: 'Revoke an API token',
+    tag: 'tokens',
+    access: 'admin',
+    params: tokenParams,
+    responses: { 200: json('The revoked token', tokenView) },
+  },
+  createZone: {
+    method: 'post',
+    path: '/v1/zones',
+    operationId: 'createZone',
+    summary: 'Create a zone',
+    tag: 'zones',
+    access: 'admin',
+    body: createZoneBody,
+    responses: { 201: json('The new zone', zoneView) },
+  },
+  listZones: {
+    method: 'get',
+    path: '/v1/zones',
+    operationId: 'listZones',
+    summary: 'List zones',
+    tag: 'zones',
+    access: 'viewer',
+    query: listQuery,
+    responses: { 200: json('A page of zones', pageOf(zoneView)) },
+  },
+  getZone: {
+    method: 'get',
+    path: '/v1/zones/{zone}',
+    operationId: 'getZone',
+    summary: 'Get a zone',
+    tag: 'zones',
+    access: 'viewer',
+    params: zoneParams,
+    responses: { 200: json('The zone', zoneView) },
+  },
+  createResource: {
+    method: 'post',
+    path: '/v1/zones/{zone}/resources',
+    operationId: 'createResource',
+    summary: "Add a resource to the zone's catalog",
+    tag: 'catalog',
+    access: 'admin',
+    params: zoneParams,
+    body: createResourceBody,
+    responses: { 201: json('The new resource', resourceView) },
+  },
+  listResources: {
+    method: 'get',
+    path: '/v1/zones/{zone}/resources',
+    operationId: 'listResources',
+    summary: "List the zone's catalog",
+    tag: 'catalog',
+    access: 'viewer',
+    params: zoneParams,
+    query: listQuery,
+    responses: { 200: json('A page of resources', pageOf(resourceView)) },
+  },
+  getResource: {
+    method: 'get',
+    path: '/v1/zones/{zone}/resources/{resource}',
+    operationId: 'getResource',
+    summary: 'Get a resource by the slug of its resource:// identifier',
+    tag: 'catalog',
+    access: 'viewer',
+    params: resourceParams,
+    responses: { 200: json('The resource', resourceView) },
+  },
+  createPolicy: {
+    method: 'post',
+    path: '/v1/zones/{zone}/policies',
+    operationId: 'createPolicy',
+    summary: 'Create a policy',
+    tag: 'policies',
+    access: 'author',
+    params: zoneParams,
+    body: createNamedBody,
+    responses: { 201: json('The new policy', namedView) },
+  },
+  listPolicies: {
+    method: 'get',
+    path: '/v1/zones/{zone}/policies',
+    operationId: 'listPolicies',
+    summary: 'List policies',
+    tag: 'policies',
+    access: 'viewer',
+    params: zoneParams,
+    query: listQuery,
+    responses: { 200: json('A page of policies', pageOf(namedView)) },
+  },
+  getPolicy: {
+    method: 'get',
+    path: '/v1/zones/{zone}/policies/{policy}',
+    operationId: 'getPolicy',
+    summary: 'Get a policy',
+    tag: 'policies',
+    access: 'viewer',
+    params: policyParams,
+    responses: { 200: json('The policy', namedView) },
+  },
+  createPolicyVersion: {
+    method: 'post',
+    path: '/v1/zones/{zone}/policies/{policy}/versions',
+    operationId: 'createPolicyVersion',
+    summary: 'Upload Rego modules, data and pack tests as a new, validated policy version',
+    tag: 'policies',
+    access: 'author',
+    params: policyParams,
+    body: createPolicyVersionBody,
+    responses: {
+      201: json('A new valid version', policyVersionView),
+      200: json('Identical content exists already: that version', policyVersionView),
+      422: json('The validator found errors; the version and its verdict are stored', errorBody),
+    },
+  },
+  uploadPolicyPack: {
+    method: 'post',
+    path: '/v1/zones/{zone}/policies/{policy}/versions:pack',
+    operationId: 'uploadPolicyPack',
+    summary: 'Upload a Caracal policy pack (manifest 2026-05-21 + files) as a new policy version',
+    tag: 'policies',
+    access: 'author',
+    params: policyParams,
+    body: uploadPackBody,
+    responses: {
+      201: json('A new valid version', policyVersionView),
+      200: json('Identical content exists already: that version', policyVersionView),
+      422: json('The validator found errors; the version and its verdict are stored', errorBody),
+    },
+  },
+  listPolicyVersions: {
+    method: 'get',
+    path: '/v1/zones/{zone}/policies/{policy}/versions',
+    operationId: 'listPolicyVersions',
+    summary: 'List versions of a policy, newest first',
+    tag: 'policies',
+    access: 'viewer',
+    params: policyParams,
+    query: listQuery,
+    responses: { 200: json('A page of versions', pageOf(policyVersionView)) },
+  },
+  getPolicyVersion: {
+    method: 'get',
+    path: versionPaths.policyVersion,
+    operationId: 'getPolicyVersion',
+    summary: 'Get a policy version with its content and latest verdict',
+    tag: 'policies',
+    access: 'viewer',
+    params: policyVersionParams,
+    responses: { 200: json('The version', policyVersionView) },
+  },
+  ...immutableRoutes('PolicyVersion', versionPaths.policyVersion, policyVersionParams),
+  createPolicySet: {
+    method: 'post',
+    path: '/v1/zones/{zone}/policy-sets',
+    operationId: 'createPolicySet',
+    summary: 'Create a policy set',
+    tag: 'policy-sets',
+    access: 'author',
+    params: zoneParams,
+    body: createNamedBody,
+    responses: { 201: json('The new policy set', namedView) },
+  },
+  listPolicySets: {
+    method: 'get',
+    path: '/v1/zones/{zone}/policy-sets',
+    operationId: 'listPolicySets',
+    summary: 'List policy sets',
+    tag: 'policy-sets',
+    access: 'viewer',
+    params: zoneParams,
+    query: listQuery,
+    responses: { 200: json('A page of policy sets', pageOf(namedView)) },
+  },
+  getPolicySet: {
+    method: 'get',
+    path: '/v1/zones/{zone}/policy-sets/{set}',
+    operationId: 'getPolicySet',
+    summary: 'Get a policy set',
+    tag: 'policy-sets',
+    access: 'viewer',
+    params: policySetParams,
+    responses: { 200: json('The policy set', namedView) },
+  },
+  createPolicySetVersion: {
+    method: 'post',
+    path: '/v1/zones/{zone}/policy-sets/{set}/versions',
+    operationId: 'createPolicySetVersion',
+    summary: 'Create a policy-set version from policy versions and validate the merged set',
+    tag: 'policy-sets',
+    access: 'author',
+    params: policySetParams,
+    body: createPolicySetVersionBody,
+    responses: {
+      201: json('A new valid policy-set version', policySetVersionView),
+      200: json('The same manifest exists already: that version', policySetVersionView),
+      422: json('The validator found errors; the version and its verdict are stored', errorBody),
+    },
+  },
+  listPolicySetVersions: {
+    method: 'get',
+    path: '/v1/zones/{zone}/policy-sets/{set}/versions',
+    operationId: 'listPolicySetVersions',
+    summary: 'List versions of a policy set, newest first',
+    tag: 'policy-sets',
+    access: 'viewer',
+    params: policySetParams,
+    query: listQuery,
+    responses: { 200: json('A page of versions', pageOf(policySetVersionView)) },
+  },
+  getPolicySetVersion: {
+    method: 'get',
+    path: versionPaths.policySetVersion,
+    operationId: 'getPolicySetVersion',
+    summary: 'Get a policy-set version with its manifest, latest verdict and bundle',
+    tag: 'policy-sets',
+    access: 'viewer',
+    params: policySetVersionParams,
+    responses: { 200: json('The version', policySetVersionView) },
+  },
+  ...immutableRoutes('PolicySetVersion', versionPaths.policySetVersion, policySetVersionParams),
+  buildBundle: {
+    method: 'post',
+    path: '/v1/zones/{zone}/policy-sets/{set}/versions/{id}/bundle',
+    operationId: 'buildBundle',
+    summary: 'Build and sign the bundle of a valid policy-set version (revision = manifest sha256)',
+    tag: 'bundles',
+    access: 'author',
+    params: policySetVersionParams,
+    responses: {
+      201: json('The new bundle', bundleView),
+      200: json('The bundle was built before', bundleView),
+      422: json('The version is not valid; no bundle is built', errorBody),
+    },
+  },
+  getBundle: {
+    method: 'get',
+    path: versionPaths.bundle,
+    operationId: 'getBundle',
+    summary: 'Download a bundle by the sha256 of its bytes',
+    tag: 'bundles',
+    access: 'viewer',
+    params: bundleParams,
+    responses: {
+      200: { description: 'The bundle (tar.gz)', contentType: 'application/gzip' },
+      304: { description: 'The If-None-Match ETag matches' },
+    },
+  },
+  ...immutableRoutes('Bundle', versionPaths.bundle, bundleParams),
+  listHistory: {
+    method: 'get',
+    path: '/v1/history',
+    operationId: 'listHistory',
+    summary: 'Who created what, newest first',
+    tag: 'history',
+    access: 'viewer',
+    query: historyQuery,
+    responses: { 200: json('A page of history entries', pageOf(historyView)) },
+  },
+} as const satisfies Record<string, RouteDef>;
+
+/** Every route, for the document builder and the route-coverage test. */
+export const allRoutes: readonly RouteDef[] = Object.values(routes);
+
+/** Nest/Express path of an OpenAPI-style path: `{id}` → `:id`, literal `:` escaped. */
+export function expressPath(path: string): string {
+  return path.replace(/:/g, '\\:').replace(/\{([a-z0-9_]+)\}/gi, ':$1');
+}
+
+/** OpenAPI-style path of an Express route path (the inverse of {@link expressPath}). */
+export function openApiPath(path: string): string {
+  return path.replace(/(?<!\\):([a-z0-9_]+)/gi, '{$1}').replace(/\\:/g, ':');
+}

@@ -1,0 +1,109 @@
+import { Controller, HttpCode, Res } from '@nestjs/common';
+import type { z } from 'zod';
+
+import { RegistryRepository } from '../database/registry.repository.js';
+import type {
+  createNamedBody,
+  createPolicySetVersionBody,
+  listQuery,
+} from '../http/api.schemas.js';
+import { actorOf, type ApiResponse, type Principal } from '../http/http-types.js';
+import { sendJson } from '../http/reply.js';
+import {
+  CurrentPrincipal,
+  Route,
+  ValidBody,
+  ValidParams,
+  ValidQuery,
+} from '../http/route.decorator.js';
+import { routes } from '../http/route-table.js';
+import { RegistryService } from './registry.service.js';
+import { namedView } from './registry.views.js';
+import { VersionsService } from './versions.service.js';
+
+/** Policy sets, their immutable versions and the bundles built from them. */
+@Controller()
+export class PolicySetsController {
+  constructor(
+    private readonly registry: RegistryService,
+    private readonly repository: RegistryRepository,
+    private readonly versions: VersionsService,
+  ) {}
+
+  @Route(routes.createPolicySet)
+  @HttpCode(201)
+  async createPolicySet(
+    @ValidParams() params: { zone: string },
+    @ValidBody() body: z.output<typeof createNamedBody>,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const zone = await this.registry.zone(params.zone);
+    const row = await this.repository.createNamed(
+      'policy_sets',
+      zone,
+      body.name,
+      body.description,
+      actorOf(principal),
+    );
+    return namedView(zone.name, row);
+  }
+
+  @Route(routes.listPolicySets)
+  async listPolicySets(
+    @ValidParams() params: { zone: string },
+    @ValidQuery() query: z.output<typeof listQuery>,
+  ) {
+    const zone = await this.registry.zone(params.zone);
+    const rows = await this.repository.listNamed('policy_sets', zone, query);
+    return this.registry.page(rows, query, (row) => namedView(zone.name, row));
+  }
+
+  @Route(routes.getPolicySet)
+  async getPolicySet(@ValidParams() params: { zone: string; set: string }) {
+    const { zone, set } = await this.registry.policySet(params.zone, params.set);
+    return namedView(zone.name, set);
+  }
+
+  @Route(routes.createPolicySetVersion)
+  async createPolicySetVersion(
+    @ValidParams() params: { zone: string; set: string },
+    @ValidBody() body: z.output<typeof createPolicySetVersionBody>,
+    @CurrentPrincipal() principal: Principal,
+    @Res() response: ApiResponse,
+  ): Promise<void> {
+    const { zone, set } = await this.registry.policySet(params.zone, params.set);
+    const result = await this.versions.createPolicySetVersion(
+      zone,
+      set,
+      body.policy_version_ids,
+      actorOf(principal),
+    );
+    sendJson(response, result.created ? 201 : 200, result.body);
+  }
+
+  @Route(routes.listPolicySetVersions)
+  async listPolicySetVersions(
+    @ValidParams() params: { zone: string; set: string },
+    @ValidQuery() query: z.output<typeof listQuery>,
+  ) {
+    const { zone, set } = await this.registry.policySet(params.zone, params.set);
+    return this.versions.listPolicySetVersions(zone, set, query);
+  }
+
+  @Route(routes.getPolicySetVersion)
+  async getPolicySetVersion(@ValidParams() params: { zone: string; set: string; id: string }) {
+    const { zone, set } = await this.registry.policySet(params.zone, params.set);
+    return this.versions.getPolicySetVersion(zone, set, params.id);
+  }
+
+  @Route(routes.buildBundle)
+  async buildBundle(
+    @ValidParams() params: { zone: string; set: string; id: string },
+    @CurrentPrincipal() principal: Principal,
+    @Res() response: ApiResponse,
+  ): Promise<void> {
+    const { zone, set } = await this.registry.policySet(params.zone, params.set);
+    const result = await this.versions.buildBundle(zone, set, params.id, actorOf(principal));
+    sendJson(response, result.created ? 201 : 200, result.body);
+  }
+}
