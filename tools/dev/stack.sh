@@ -14,9 +14,10 @@ local_dir=${CARACAL_LOCAL_DIR:-$root/.local}
 run_dir=$local_dir/run
 log_dir=$local_dir/log
 
-# name|entry|grpc address|metrics port
+# name|entry|grpc address|metrics port|environment (space-separated NAME=value)
 services=(
-  "policy-validator|apps/policy-validator/dist/main.js|127.0.0.1:50061|9461"
+  "policy-validator|apps/policy-validator/dist/main.js|127.0.0.1:50061|9461|CARACAL_VALIDATOR_GRPC_ADDRESS=127.0.0.1:50061 CARACAL_VALIDATOR_METRICS_PORT=9461"
+  "admin-api|apps/admin-api/dist/main.js|127.0.0.1:50070|9470|CARACAL_ADMIN_GRPC_ADDRESS=127.0.0.1:50070 CARACAL_ADMIN_METRICS_PORT=9470 CARACAL_ADMIN_HTTP_PORT=8470"
 )
 
 say() { printf '==> %s\n' "$*"; }
@@ -31,11 +32,11 @@ service_pid() {
 start_services() {
   eval "$(bash tools/infra/infra.sh env)"
   mkdir -p "$run_dir" "$log_dir" "$CARACAL_PROMETHEUS_TARGETS_DIR"
-  local entry name main grpc metrics
+  local entry name main grpc metrics environment
   for entry in "${services[@]}"; do
-    IFS='|' read -r name main grpc metrics <<<"$entry"
-    CARACAL_VALIDATOR_GRPC_ADDRESS=$grpc CARACAL_VALIDATOR_METRICS_PORT=$metrics \
-      nohup node --enable-source-maps "$main" >>"$log_dir/$name.log" 2>&1 &
+    IFS='|' read -r name main grpc metrics environment <<<"$entry"
+    # shellcheck disable=SC2086 # word splitting of the NAME=value list is intended
+    env $environment nohup node --enable-source-maps "$main" >>"$log_dir/$name.log" 2>&1 &
     echo $! >"$run_dir/$name.pid"
     say "$name started (pid $!), log $log_dir/$name.log"
     # Let the local Prometheus scrape the service's /metrics.
@@ -72,17 +73,19 @@ case ${1:-up} in
     say "verifying: gRPC health of every service, and Prometheus scraping each one"
     eval "$(bash tools/infra/infra.sh env)"
     node tools/dev/verify-stack.mjs "${services[@]}"
-    say "a real policy through the validator: validate, build + sign, simulate"
-    node tools/dev/demo-policy.mjs 127.0.0.1:50061
+    say "a real policy through the Admin API: push a pack, validate, build + sign, download, verify, simulate"
+    node tools/dev/demo-policy.mjs http://127.0.0.1:8470 127.0.0.1:50061
     echo
     bash tools/infra/infra.sh status
     echo
+    say "Admin API: http://127.0.0.1:8470 (OpenAPI: http://127.0.0.1:8470/v1/openapi.json; tokens: node apps/admin-api/dist/cli.js create-token --role admin --name <name>)"
+    say "Prometheus: $CARACAL_PROMETHEUS_URL  Alertmanager: $CARACAL_ALERTMANAGER_URL"
     say "stop everything with: bash tools/dev/stack.sh down"
     ;;
   status)
     bash tools/infra/infra.sh status
     for entry in "${services[@]}"; do
-      IFS='|' read -r name _ grpc metrics <<<"$entry"
+      IFS='|' read -r name _ grpc metrics _ <<<"$entry"
       if pid=$(service_pid "$name"); then state="running (pid $pid)"; else state=stopped; fi
       printf '%-22s grpc://%s  http://127.0.0.1:%s/metrics  %s\n' "$name" "$grpc" "$metrics" "$state"
     done

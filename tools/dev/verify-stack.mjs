@@ -2,7 +2,7 @@
 // its gRPC health check with SERVING, and the local Prometheus scrapes its
 // /metrics. Prints one line per service; exits non-zero if any check fails.
 //
-//   node tools/dev/verify-stack.mjs "name|entry|grpc-address|metrics-port" ...
+//   node tools/dev/verify-stack.mjs "name|entry|grpc-address|metrics-port[|environment]" ...
 import { HealthService, ServingStatus } from '@caracal-deploy/contracts';
 import { createGrpcClient } from '@caracal-deploy/grpc';
 
