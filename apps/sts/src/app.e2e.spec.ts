@@ -357,10 +357,13 @@ describe('STS app: token exchange and Decide against real Redis, Kafka and OPA b
     assert.equal(event['manifest_sha'], `sha256:${bundles['v1']!.revision}`);
     assert.equal(event['policy_set_version_id'], `version-${bundles['v1']!.revision.slice(0, 8)}`);
     assert.deepEqual(event['determining_policies_json'], [{ id: 'scope-gate' }]);
-    const denied = (await auditEvents(auditTopic.topic)).find(
-      (e) => e['request_id'] === 'req-deny-1',
+    // The deny may sit in a later batch than the allow: wait for it too.
+    const denied = await waitFor(
+      async () =>
+        (await auditEvents(auditTopic.topic)).find((e) => e['request_id'] === 'req-deny-1'),
+      { timeoutMs: 20_000, intervalMs: 50, description: 'the audit event of req-deny-1' },
     );
-    assert.equal(denied?.['decision'], 'deny');
+    assert.equal(denied['decision'], 'deny');
     const log = await waitFor(
       async () => (await auditEvents(logTopic.topic)).find((l) => l['decision_id'] === event['id']),
       { timeoutMs: 20_000, intervalMs: 50, description: 'the decision log of req-allow-1' },

@@ -16,7 +16,7 @@ import type { StsConfig } from './config/sts.config.js';
 import { DecisionEngine } from './decision/decision-engine.js';
 import { TokenExchanger } from './exchange/token-exchanger.js';
 import { TokenHttpServer } from './http/token.http-server.js';
-import { loadEs256KeyFile } from './keys/es256-key-file.js';
+import { loadEs256KeyFile } from '@caracal-deploy/keys';
 import { StsMetrics } from './metrics/sts-metrics.js';
 import { GrpcActiveBindingReader } from './sources/active-binding.grpc-reader.js';
 import { AdminApiClient } from './sources/admin-api.client.js';

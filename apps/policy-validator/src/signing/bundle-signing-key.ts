@@ -1,8 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-
 import { FailedPreconditionError } from '@caracal-deploy/errors';
+import { loadEs256KeyFile } from '@caracal-deploy/keys';
 
 /** The JWS algorithm bundles are signed with: ECDSA P-256 with SHA-256. */
 export const bundleSigningAlgorithm = 'ES256';
@@ -33,52 +30,21 @@ export interface BundleSigningKeyOptions {
 export async function loadBundleSigningKey(
   options: BundleSigningKeyOptions,
 ): Promise<BundleSigningKey> {
-  let pem: string;
-  try {
-    pem = await readFile(options.keyFile, 'utf8');
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT' || !options.autogenerate) {
-      throw new FailedPreconditionError(
-        `bundle signing key ${options.keyFile} is not readable (${(error as Error).message}); set CARACAL_BUNDLE_SIGNING_KEY_FILE to a P-256 private key PEM`,
-        { cause: error, details: { key_file: options.keyFile } },
-      );
-    }
-    pem = await generateKeyFile(options.keyFile);
-    options.warn(
-      `generated a new development bundle signing key at ${options.keyFile} (CARACAL_BUNDLE_SIGNING_KEY_AUTOGENERATE); do not use it in production`,
-    );
-  }
-  let publicKeyPem: string;
-  try {
-    const key = createPrivateKey(pem);
-    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-      throw new Error(`expected an EC P-256 key, got ${key.asymmetricKeyType ?? 'unknown'}`);
-    }
-    publicKeyPem = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
-  } catch (error) {
+  const key = await loadEs256KeyFile(options.keyFile, {
+    setting: 'CARACAL_BUNDLE_SIGNING_KEY_FILE',
+    autogenerate: options.autogenerate,
+    warn: options.warn,
+  });
+  if (!key.privateKey) {
     throw new FailedPreconditionError(
-      `bundle signing key ${options.keyFile} is not a usable ${bundleSigningAlgorithm} key: ${(error as Error).message}`,
-      { cause: error, details: { key_file: options.keyFile } },
+      `CARACAL_BUNDLE_SIGNING_KEY_FILE: ${options.keyFile} holds only a public key; bundles are signed with the private key`,
+      { details: { key_file: options.keyFile } },
     );
   }
   return {
     keyPath: options.keyFile,
     keyId: options.keyId,
     algorithm: bundleSigningAlgorithm,
-    publicKeyPem,
+    publicKeyPem: key.publicKeyPem,
   };
-}
-
-async function generateKeyFile(path: string): Promise<string> {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  try {
-    // `wx`: never overwrite a key another process generated meanwhile.
-    await writeFile(path, pem, { mode: 0o600, flag: 'wx' });
-    return pem;
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'EEXIST') return readFile(path, 'utf8');
-    throw error;
-  }
 }
