@@ -26,6 +26,8 @@ export interface TopicRangeOptions {
    * bounded by this plus one fetched batch (at most `maxBytesPerPartition`, 4 MiB).
    */
   readonly bufferSize?: number;
+  /** Fail with `unavailable` when no record arrives for this long while some remain unread (default 60 s). */
+  readonly stallTimeoutMs?: number;
   /** Stops the read; the iterator then ends after cleaning up. */
   readonly signal?: AbortSignal;
 }
@@ -54,6 +56,7 @@ export async function* readTopicRange(
   if (pending.length === 0 || options.maxMessages === 0 || options.signal?.aborted) return;
 
   const bufferSize = options.bufferSize ?? 1_000;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 60_000;
   const queue: RangeMessage[] = [];
   const remaining = new Map(pending.map((b) => [b.partition, b]));
   let failure: unknown;
@@ -93,7 +96,11 @@ export async function* readTopicRange(
     );
     try {
       await consumer.connect();
-      await consumer.subscribe({ topic: options.topic, fromBeginning: false });
+      // If the broker ever refuses the committed start ("offset out of range"),
+      // kafkajs resets to this default: the earliest record, which the bounds
+      // filter below skips up to the start. Resetting to the latest instead would
+      // wait forever for records that never come.
+      await consumer.subscribe({ topic: options.topic, fromBeginning: true });
       consumer.on(consumer.events.CRASH, (event) => {
         failure = event.payload.error;
         finished = true;
@@ -155,7 +162,20 @@ export async function* readTopicRange(
       if (failure !== undefined)
         throw new UnavailableError(`reading ${options.topic} failed`, { cause: failure });
       if (finished) return;
-      await new Promise<void>((resolve) => (wakeReader = resolve));
+      // A safety net, never the normal path: no record at all for stallTimeoutMs
+      // while the log still holds unread ones means the consumer is stuck.
+      const woken = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), stallTimeoutMs);
+        wakeReader = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      if (!woken && !finished && queue.length === 0) {
+        throw new UnavailableError(
+          `reading ${options.topic} made no progress for ${stallTimeoutMs} ms with ${remaining.size} partitions unread`,
+        );
+      }
     }
   } finally {
     finished = true;
