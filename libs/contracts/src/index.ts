@@ -8,3 +8,4 @@ export * from './gen/caracal/deploy/v1/validation_pb.js';
 export * from './gen/caracal/deploy/v1/simulation_pb.js';
 export * from './gen/caracal/deploy/v1/activation_pb.js';
 export * from './gen/caracal/deploy/v1/sts_pb.js';
+export * from './gen/caracal/deploy/v1/rollback_pb.js';

@@ -10,6 +10,7 @@ import {
   type GetActiveBindingResponseSchema,
 } from '@caracal-deploy/contracts';
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { UnimplementedError } from '@caracal-deploy/errors';
 import { GrpcServer, type ServiceImpl } from '@caracal-deploy/grpc';
 import { type OpaCli } from '@caracal-deploy/opa';
 
@@ -129,6 +130,15 @@ export class FakeAdminApi {
   }
 }
 
+const notServed = (): Promise<never> =>
+  Promise.reject(new UnimplementedError('not served by the coordinator stand-in'));
+
+// A stream that fails before its first message.
+// eslint-disable-next-line require-yield, @typescript-eslint/require-await
+async function* notServedStream(): AsyncGenerator<never> {
+  throw new UnimplementedError('not served by the coordinator stand-in');
+}
+
 /** A zone's binding as the coordinator stand-in serves it. */
 export interface TestBinding {
   readonly revision: string;
@@ -138,9 +148,15 @@ export interface TestBinding {
 
 /**
  * Stands in for the activation coordinator (a service boundary): a real
- * {@link GrpcServer} serving `ActivationService.GetActiveBinding` from a map the test changes.
+ * {@link GrpcServer} serving `ActivationService.GetActiveBinding` from a map the
+ * test changes. The STS calls nothing else; the other methods answer UNIMPLEMENTED.
  */
 export class FakeCoordinator implements ServiceImpl<typeof ActivationService> {
+  readonly activate = notServed;
+  readonly getActivation = notServed;
+  readonly watchActivation = notServedStream;
+  readonly listActivations = notServed;
+  readonly getLastKnownGood = notServed;
   readonly bindings = new Map<string, TestBinding>();
   private readonly server = new GrpcServer({ address: '127.0.0.1:0' }).add(ActivationService, this);
 

@@ -2,15 +2,15 @@
 // @generated from file caracal/deploy/v1/activation.proto (package caracal.deploy.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file caracal/deploy/v1/activation.proto.
  */
 export const file_caracal_deploy_v1_activation: GenFile = /*@__PURE__*/
-  fileDesc("CiJjYXJhY2FsL2RlcGxveS92MS9hY3RpdmF0aW9uLnByb3RvEhFjYXJhY2FsLmRlcGxveS52MSIqChdHZXRBY3RpdmVCaW5kaW5nUmVxdWVzdBIPCgd6b25lX2lkGAEgASgJIr8BCg1BY3RpdmVCaW5kaW5nEg8KB3pvbmVfaWQYASABKAkSFQoNcG9saWN5X3NldF9pZBgCIAEoCRIdChVwb2xpY3lfc2V0X3ZlcnNpb25faWQYAyABKAkSFwoPbWFuaWZlc3Rfc2hhMjU2GAQgASgJEhUKDWJ1bmRsZV9zaGEyNTYYBSABKAkSFQoNYWN0aXZhdGlvbl9pZBgGIAEoCRIgChhhY3RpdmF0ZWRfYXRfdW5peF9taWxsaXMYByABKAMiTQoYR2V0QWN0aXZlQmluZGluZ1Jlc3BvbnNlEjEKB2JpbmRpbmcYASABKAsyIC5jYXJhY2FsLmRlcGxveS52MS5BY3RpdmVCaW5kaW5nMoABChFBY3RpdmF0aW9uU2VydmljZRJrChBHZXRBY3RpdmVCaW5kaW5nEiouY2FyYWNhbC5kZXBsb3kudjEuR2V0QWN0aXZlQmluZGluZ1JlcXVlc3QaKy5jYXJhY2FsLmRlcGxveS52MS5HZXRBY3RpdmVCaW5kaW5nUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CiJjYXJhY2FsL2RlcGxveS92MS9hY3RpdmF0aW9uLnByb3RvEhFjYXJhY2FsLmRlcGxveS52MSIqChdHZXRBY3RpdmVCaW5kaW5nUmVxdWVzdBIPCgd6b25lX2lkGAEgASgJIr8BCg1BY3RpdmVCaW5kaW5nEg8KB3pvbmVfaWQYASABKAkSFQoNcG9saWN5X3NldF9pZBgCIAEoCRIdChVwb2xpY3lfc2V0X3ZlcnNpb25faWQYAyABKAkSFwoPbWFuaWZlc3Rfc2hhMjU2GAQgASgJEhUKDWJ1bmRsZV9zaGEyNTYYBSABKAkSFQoNYWN0aXZhdGlvbl9pZBgGIAEoCRIgChhhY3RpdmF0ZWRfYXRfdW5peF9taWxsaXMYByABKAMiTQoYR2V0QWN0aXZlQmluZGluZ1Jlc3BvbnNlEjEKB2JpbmRpbmcYASABKAsyIC5jYXJhY2FsLmRlcGxveS52MS5BY3RpdmVCaW5kaW5nIvgBCg9BY3RpdmF0ZVJlcXVlc3QSDwoHem9uZV9pZBgBIAEoCRIdChVwb2xpY3lfc2V0X3ZlcnNpb25faWQYAiABKAkSJwoaZXhwZWN0ZWRfYWN0aXZlX3ZlcnNpb25faWQYAyABKAlIAIgBARIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSDgoGcmVhc29uGAUgASgJEg0KBWFjdG9yGAYgASgJEjUKB3RyaWdnZXIYByABKA4yJC5jYXJhY2FsLmRlcGxveS52MS5BY3RpdmF0aW9uVHJpZ2dlckIdChtfZXhwZWN0ZWRfYWN0aXZlX3ZlcnNpb25faWQi0QIKCkFjdGl2YXRpb24SFQoNYWN0aXZhdGlvbl9pZBgBIAEoCRIPCgd6b25lX2lkGAIgASgJEhUKDXBvbGljeV9zZXRfaWQYAyABKAkSHQoVcG9saWN5X3NldF92ZXJzaW9uX2lkGAQgASgJEhcKD21hbmlmZXN0X3NoYTI1NhgFIAEoCRIVCg1idW5kbGVfc2hhMjU2GAYgASgJEiYKHnByZXZpb3VzX3BvbGljeV9zZXRfdmVyc2lvbl9pZBgHIAEoCRINCgVhY3RvchgIIAEoCRIOCgZyZWFzb24YCSABKAkSNQoHdHJpZ2dlchgKIAEoDjIkLmNhcmFjYWwuZGVwbG95LnYxLkFjdGl2YXRpb25UcmlnZ2VyEhcKD2lkZW1wb3RlbmN5X2tleRgLIAEoCRIeChZjcmVhdGVkX2F0X3VuaXhfbWlsbGlzGAwgASgDIlcKEEFjdGl2YXRlUmVzcG9uc2USMQoKYWN0aXZhdGlvbhgBIAEoCzIdLmNhcmFjYWwuZGVwbG95LnYxLkFjdGl2YXRpb24SEAoIcmVwbGF5ZWQYAiABKAgiZwoOT3V0Ym94UHJvZ3Jlc3MSDQoFc3RhdGUYASABKAkSEAoIYXR0ZW1wdHMYAiABKAUSEgoKbGFzdF9lcnJvchgDIAEoCRIgChhwdWJsaXNoZWRfYXRfdW5peF9taWxsaXMYBCABKAMijgEKD1JlcGxpY2FQcm9ncmVzcxISCgpyZXBsaWNhX2lkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIQCghyZXZpc2lvbhgDIAEoCRIgChhjb25maXJtZWRfYXRfdW5peF9taWxsaXMYBCABKAMSDwoHc2VydmluZxgFIAEoCBISCgpsYWdfbWlsbGlzGAYgASgDIj8KDlJlZ2lvblByb2dyZXNzEg4KBnJlZ2lvbhgBIAEoCRIMCgRsaXZlGAIgASgFEg8KB3NlcnZpbmcYAyABKAUi9AIKEEFjdGl2YXRpb25TdGF0dXMSMQoKYWN0aXZhdGlvbhgBIAEoCzIdLmNhcmFjYWwuZGVwbG95LnYxLkFjdGl2YXRpb24SMQoFc3RhdGUYAiABKA4yIi5jYXJhY2FsLmRlcGxveS52MS5BY3RpdmF0aW9uU3RhdGUSMQoGb3V0Ym94GAMgASgLMiEuY2FyYWNhbC5kZXBsb3kudjEuT3V0Ym94UHJvZ3Jlc3MSNAoIcmVwbGljYXMYBCADKAsyIi5jYXJhY2FsLmRlcGxveS52MS5SZXBsaWNhUHJvZ3Jlc3MSMgoHcmVnaW9ucxgFIAMoCzIhLmNhcmFjYWwuZGVwbG95LnYxLlJlZ2lvblByb2dyZXNzEhUKDWxpdmVfcmVwbGljYXMYBiABKAUSGAoQc2VydmluZ19yZXBsaWNhcxgHIAEoBRIQCghsYWdnYXJkcxgIIAMoCRIaChJwcm9wYWdhdGlvbl9taWxsaXMYCSABKAMiLQoUR2V0QWN0aXZhdGlvblJlcXVlc3QSFQoNYWN0aXZhdGlvbl9pZBgBIAEoCSJMChVHZXRBY3RpdmF0aW9uUmVzcG9uc2USMwoGc3RhdHVzGAEgASgLMiMuY2FyYWNhbC5kZXBsb3kudjEuQWN0aXZhdGlvblN0YXR1cyIvChZXYXRjaEFjdGl2YXRpb25SZXF1ZXN0EhUKDWFjdGl2YXRpb25faWQYASABKAkiTgoXV2F0Y2hBY3RpdmF0aW9uUmVzcG9uc2USMwoGc3RhdHVzGAEgASgLMiMuY2FyYWNhbC5kZXBsb3kudjEuQWN0aXZhdGlvblN0YXR1cyJQChZMaXN0QWN0aXZhdGlvbnNSZXF1ZXN0Eg8KB3pvbmVfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkilAEKEEFjdGl2YXRpb25SZWNvcmQSMQoKYWN0aXZhdGlvbhgBIAEoCzIdLmNhcmFjYWwuZGVwbG95LnYxLkFjdGl2YXRpb24SMQoFc3RhdGUYAiABKA4yIi5jYXJhY2FsLmRlcGxveS52MS5BY3RpdmF0aW9uU3RhdGUSGgoScHJvcGFnYXRpb25fbWlsbGlzGAMgASgDImwKF0xpc3RBY3RpdmF0aW9uc1Jlc3BvbnNlEjgKC2FjdGl2YXRpb25zGAEgAygLMiMuY2FyYWNhbC5kZXBsb3kudjEuQWN0aXZhdGlvblJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoXR2V0TGFzdEtub3duR29vZFJlcXVlc3QSDwoHem9uZV9pZBgBIAEoCSKFAQoYR2V0TGFzdEtub3duR29vZFJlc3BvbnNlEjEKB2N1cnJlbnQYASABKAsyIC5jYXJhY2FsLmRlcGxveS52MS5BY3RpdmVCaW5kaW5nEjYKD2xhc3Rfa25vd25fZ29vZBgCIAEoCzIdLmNhcmFjYWwuZGVwbG95LnYxLkFjdGl2YXRpb24q8QEKEUFjdGl2YXRpb25UcmlnZ2VyEiIKHkFDVElWQVRJT05fVFJJR0dFUl9VTlNQRUNJRklFRBAAEh0KGUFDVElWQVRJT05fVFJJR0dFUl9NQU5VQUwQARIhCh1BQ1RJVkFUSU9OX1RSSUdHRVJfREVQTE9ZTUVOVBACEiYKIkFDVElWQVRJT05fVFJJR0dFUl9ST0xMQkFDS19NQU5VQUwQAxIlCiFBQ1RJVkFUSU9OX1RSSUdHRVJfUk9MTEJBQ0tfQUxFUlQQBBInCiNBQ1RJVkFUSU9OX1RSSUdHRVJfUk9MTEJBQ0tfVkVSRElDVBAFKvkBCg9BY3RpdmF0aW9uU3RhdGUSIAocQUNUSVZBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEiAKHEFDVElWQVRJT05fU1RBVEVfRElTUEFUQ0hJTkcQARIfChtBQ1RJVkFUSU9OX1NUQVRFX0NPTlZFUkdJTkcQAhIeChpBQ1RJVkFUSU9OX1NUQVRFX0NPTlZFUkdFRBADEhwKGEFDVElWQVRJT05fU1RBVEVfU1RBTExFRBAEEiIKHkFDVElWQVRJT05fU1RBVEVfREVBRF9MRVRURVJFRBAFEh8KG0FDVElWQVRJT05fU1RBVEVfU1VQRVJTRURFRBAGMvwEChFBY3RpdmF0aW9uU2VydmljZRJTCghBY3RpdmF0ZRIiLmNhcmFjYWwuZGVwbG95LnYxLkFjdGl2YXRlUmVxdWVzdBojLmNhcmFjYWwuZGVwbG95LnYxLkFjdGl2YXRlUmVzcG9uc2USYgoNR2V0QWN0aXZhdGlvbhInLmNhcmFjYWwuZGVwbG95LnYxLkdldEFjdGl2YXRpb25SZXF1ZXN0GiguY2FyYWNhbC5kZXBsb3kudjEuR2V0QWN0aXZhdGlvblJlc3BvbnNlEmoKD1dhdGNoQWN0aXZhdGlvbhIpLmNhcmFjYWwuZGVwbG95LnYxLldhdGNoQWN0aXZhdGlvblJlcXVlc3QaKi5jYXJhY2FsLmRlcGxveS52MS5XYXRjaEFjdGl2YXRpb25SZXNwb25zZTABEmgKD0xpc3RBY3RpdmF0aW9ucxIpLmNhcmFjYWwuZGVwbG95LnYxLkxpc3RBY3RpdmF0aW9uc1JlcXVlc3QaKi5jYXJhY2FsLmRlcGxveS52MS5MaXN0QWN0aXZhdGlvbnNSZXNwb25zZRJrChBHZXRMYXN0S25vd25Hb29kEiouY2FyYWNhbC5kZXBsb3kudjEuR2V0TGFzdEtub3duR29vZFJlcXVlc3QaKy5jYXJhY2FsLmRlcGxveS52MS5HZXRMYXN0S25vd25Hb29kUmVzcG9uc2USawoQR2V0QWN0aXZlQmluZGluZxIqLmNhcmFjYWwuZGVwbG95LnYxLkdldEFjdGl2ZUJpbmRpbmdSZXF1ZXN0GisuY2FyYWNhbC5kZXBsb3kudjEuR2V0QWN0aXZlQmluZGluZ1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message caracal.deploy.v1.GetActiveBindingRequest
@@ -104,13 +104,706 @@ export const GetActiveBindingResponseSchema: GenMessage<GetActiveBindingResponse
   messageDesc(file_caracal_deploy_v1_activation, 2);
 
 /**
- * ActivationService owns which policy-set version each zone serves. This first
- * method is the read every STS replica uses to learn what to serve; activation
- * (compare-and-set, idempotency, outbox) and convergence tracking add methods.
+ * @generated from message caracal.deploy.v1.ActivateRequest
+ */
+export type ActivateRequest = Message<"caracal.deploy.v1.ActivateRequest"> & {
+  /**
+   * @generated from field: string zone_id = 1;
+   */
+  zoneId: string;
+
+  /**
+   * @generated from field: string policy_set_version_id = 2;
+   */
+  policySetVersionId: string;
+
+  /**
+   * Compare-and-set: the version the caller believes is active now; the empty
+   * string means "the zone has no active version". Required (unset is an error).
+   *
+   * @generated from field: optional string expected_active_version_id = 3;
+   */
+  expectedActiveVersionId?: string | undefined;
+
+  /**
+   * Required; retries with the same key return the same activation.
+   *
+   * @generated from field: string idempotency_key = 4;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string actor = 6;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: caracal.deploy.v1.ActivationTrigger trigger = 7;
+   */
+  trigger: ActivationTrigger;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.ActivateRequest.
+ * Use `create(ActivateRequestSchema)` to create a new message.
+ */
+export const ActivateRequestSchema: GenMessage<ActivateRequest> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 3);
+
+/**
+ * One activation: a zone's binding change, as recorded.
+ *
+ * @generated from message caracal.deploy.v1.Activation
+ */
+export type Activation = Message<"caracal.deploy.v1.Activation"> & {
+  /**
+   * @generated from field: string activation_id = 1;
+   */
+  activationId: string;
+
+  /**
+   * @generated from field: string zone_id = 2;
+   */
+  zoneId: string;
+
+  /**
+   * @generated from field: string policy_set_id = 3;
+   */
+  policySetId: string;
+
+  /**
+   * @generated from field: string policy_set_version_id = 4;
+   */
+  policySetVersionId: string;
+
+  /**
+   * @generated from field: string manifest_sha256 = 5;
+   */
+  manifestSha256: string;
+
+  /**
+   * @generated from field: string bundle_sha256 = 6;
+   */
+  bundleSha256: string;
+
+  /**
+   * The version active before this one; empty when there was none.
+   *
+   * @generated from field: string previous_policy_set_version_id = 7;
+   */
+  previousPolicySetVersionId: string;
+
+  /**
+   * @generated from field: string actor = 8;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: caracal.deploy.v1.ActivationTrigger trigger = 10;
+   */
+  trigger: ActivationTrigger;
+
+  /**
+   * @generated from field: string idempotency_key = 11;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: int64 created_at_unix_millis = 12;
+   */
+  createdAtUnixMillis: bigint;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.Activation.
+ * Use `create(ActivationSchema)` to create a new message.
+ */
+export const ActivationSchema: GenMessage<Activation> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 4);
+
+/**
+ * @generated from message caracal.deploy.v1.ActivateResponse
+ */
+export type ActivateResponse = Message<"caracal.deploy.v1.ActivateResponse"> & {
+  /**
+   * @generated from field: caracal.deploy.v1.Activation activation = 1;
+   */
+  activation?: Activation | undefined;
+
+  /**
+   * True when the idempotency key had already made this activation.
+   *
+   * @generated from field: bool replayed = 2;
+   */
+  replayed: boolean;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.ActivateResponse.
+ * Use `create(ActivateResponseSchema)` to create a new message.
+ */
+export const ActivateResponseSchema: GenMessage<ActivateResponse> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 5);
+
+/**
+ * The outbox row of an activation.
+ *
+ * @generated from message caracal.deploy.v1.OutboxProgress
+ */
+export type OutboxProgress = Message<"caracal.deploy.v1.OutboxProgress"> & {
+  /**
+   * pending | published | dead
+   *
+   * @generated from field: string state = 1;
+   */
+  state: string;
+
+  /**
+   * @generated from field: int32 attempts = 2;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: string last_error = 3;
+   */
+  lastError: string;
+
+  /**
+   * @generated from field: int64 published_at_unix_millis = 4;
+   */
+  publishedAtUnixMillis: bigint;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.OutboxProgress.
+ * Use `create(OutboxProgressSchema)` to create a new message.
+ */
+export const OutboxProgressSchema: GenMessage<OutboxProgress> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 6);
+
+/**
+ * One live STS replica against the activation's revision.
+ *
+ * @generated from message caracal.deploy.v1.ReplicaProgress
+ */
+export type ReplicaProgress = Message<"caracal.deploy.v1.ReplicaProgress"> & {
+  /**
+   * @generated from field: string replica_id = 1;
+   */
+  replicaId: string;
+
+  /**
+   * @generated from field: string region = 2;
+   */
+  region: string;
+
+  /**
+   * Revision the replica serves; empty when it has none.
+   *
+   * @generated from field: string revision = 3;
+   */
+  revision: string;
+
+  /**
+   * When the replica confirmed the zone's active revision; 0 when never.
+   *
+   * @generated from field: int64 confirmed_at_unix_millis = 4;
+   */
+  confirmedAtUnixMillis: bigint;
+
+  /**
+   * Serves the target revision, confirmed after the commit.
+   *
+   * @generated from field: bool serving = 5;
+   */
+  serving: boolean;
+
+  /**
+   * Commit to confirmation, once serving.
+   *
+   * @generated from field: int64 lag_millis = 6;
+   */
+  lagMillis: bigint;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.ReplicaProgress.
+ * Use `create(ReplicaProgressSchema)` to create a new message.
+ */
+export const ReplicaProgressSchema: GenMessage<ReplicaProgress> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 7);
+
+/**
+ * @generated from message caracal.deploy.v1.RegionProgress
+ */
+export type RegionProgress = Message<"caracal.deploy.v1.RegionProgress"> & {
+  /**
+   * @generated from field: string region = 1;
+   */
+  region: string;
+
+  /**
+   * @generated from field: int32 live = 2;
+   */
+  live: number;
+
+  /**
+   * @generated from field: int32 serving = 3;
+   */
+  serving: number;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.RegionProgress.
+ * Use `create(RegionProgressSchema)` to create a new message.
+ */
+export const RegionProgressSchema: GenMessage<RegionProgress> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 8);
+
+/**
+ * @generated from message caracal.deploy.v1.ActivationStatus
+ */
+export type ActivationStatus = Message<"caracal.deploy.v1.ActivationStatus"> & {
+  /**
+   * @generated from field: caracal.deploy.v1.Activation activation = 1;
+   */
+  activation?: Activation | undefined;
+
+  /**
+   * @generated from field: caracal.deploy.v1.ActivationState state = 2;
+   */
+  state: ActivationState;
+
+  /**
+   * @generated from field: caracal.deploy.v1.OutboxProgress outbox = 3;
+   */
+  outbox?: OutboxProgress | undefined;
+
+  /**
+   * @generated from field: repeated caracal.deploy.v1.ReplicaProgress replicas = 4;
+   */
+  replicas: ReplicaProgress[];
+
+  /**
+   * @generated from field: repeated caracal.deploy.v1.RegionProgress regions = 5;
+   */
+  regions: RegionProgress[];
+
+  /**
+   * @generated from field: int32 live_replicas = 6;
+   */
+  liveReplicas: number;
+
+  /**
+   * @generated from field: int32 serving_replicas = 7;
+   */
+  servingReplicas: number;
+
+  /**
+   * Replicas not yet serving the revision (named when stalled).
+   *
+   * @generated from field: repeated string laggards = 8;
+   */
+  laggards: string[];
+
+  /**
+   * Commit to the last live replica's confirmation, once converged.
+   *
+   * @generated from field: int64 propagation_millis = 9;
+   */
+  propagationMillis: bigint;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.ActivationStatus.
+ * Use `create(ActivationStatusSchema)` to create a new message.
+ */
+export const ActivationStatusSchema: GenMessage<ActivationStatus> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 9);
+
+/**
+ * @generated from message caracal.deploy.v1.GetActivationRequest
+ */
+export type GetActivationRequest = Message<"caracal.deploy.v1.GetActivationRequest"> & {
+  /**
+   * @generated from field: string activation_id = 1;
+   */
+  activationId: string;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.GetActivationRequest.
+ * Use `create(GetActivationRequestSchema)` to create a new message.
+ */
+export const GetActivationRequestSchema: GenMessage<GetActivationRequest> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 10);
+
+/**
+ * @generated from message caracal.deploy.v1.GetActivationResponse
+ */
+export type GetActivationResponse = Message<"caracal.deploy.v1.GetActivationResponse"> & {
+  /**
+   * @generated from field: caracal.deploy.v1.ActivationStatus status = 1;
+   */
+  status?: ActivationStatus | undefined;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.GetActivationResponse.
+ * Use `create(GetActivationResponseSchema)` to create a new message.
+ */
+export const GetActivationResponseSchema: GenMessage<GetActivationResponse> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 11);
+
+/**
+ * @generated from message caracal.deploy.v1.WatchActivationRequest
+ */
+export type WatchActivationRequest = Message<"caracal.deploy.v1.WatchActivationRequest"> & {
+  /**
+   * @generated from field: string activation_id = 1;
+   */
+  activationId: string;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.WatchActivationRequest.
+ * Use `create(WatchActivationRequestSchema)` to create a new message.
+ */
+export const WatchActivationRequestSchema: GenMessage<WatchActivationRequest> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 12);
+
+/**
+ * @generated from message caracal.deploy.v1.WatchActivationResponse
+ */
+export type WatchActivationResponse = Message<"caracal.deploy.v1.WatchActivationResponse"> & {
+  /**
+   * @generated from field: caracal.deploy.v1.ActivationStatus status = 1;
+   */
+  status?: ActivationStatus | undefined;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.WatchActivationResponse.
+ * Use `create(WatchActivationResponseSchema)` to create a new message.
+ */
+export const WatchActivationResponseSchema: GenMessage<WatchActivationResponse> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 13);
+
+/**
+ * @generated from message caracal.deploy.v1.ListActivationsRequest
+ */
+export type ListActivationsRequest = Message<"caracal.deploy.v1.ListActivationsRequest"> & {
+  /**
+   * @generated from field: string zone_id = 1;
+   */
+  zoneId: string;
+
+  /**
+   * At most this many (default 50, at most 500).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.ListActivationsRequest.
+ * Use `create(ListActivationsRequestSchema)` to create a new message.
+ */
+export const ListActivationsRequestSchema: GenMessage<ListActivationsRequest> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 14);
+
+/**
+ * One history entry: the activation and how its rollout ended (or stands).
+ *
+ * @generated from message caracal.deploy.v1.ActivationRecord
+ */
+export type ActivationRecord = Message<"caracal.deploy.v1.ActivationRecord"> & {
+  /**
+   * @generated from field: caracal.deploy.v1.Activation activation = 1;
+   */
+  activation?: Activation | undefined;
+
+  /**
+   * @generated from field: caracal.deploy.v1.ActivationState state = 2;
+   */
+  state: ActivationState;
+
+  /**
+   * @generated from field: int64 propagation_millis = 3;
+   */
+  propagationMillis: bigint;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.ActivationRecord.
+ * Use `create(ActivationRecordSchema)` to create a new message.
+ */
+export const ActivationRecordSchema: GenMessage<ActivationRecord> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 15);
+
+/**
+ * @generated from message caracal.deploy.v1.ListActivationsResponse
+ */
+export type ListActivationsResponse = Message<"caracal.deploy.v1.ListActivationsResponse"> & {
+  /**
+   * @generated from field: repeated caracal.deploy.v1.ActivationRecord activations = 1;
+   */
+  activations: ActivationRecord[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.ListActivationsResponse.
+ * Use `create(ListActivationsResponseSchema)` to create a new message.
+ */
+export const ListActivationsResponseSchema: GenMessage<ListActivationsResponse> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 16);
+
+/**
+ * @generated from message caracal.deploy.v1.GetLastKnownGoodRequest
+ */
+export type GetLastKnownGoodRequest = Message<"caracal.deploy.v1.GetLastKnownGoodRequest"> & {
+  /**
+   * @generated from field: string zone_id = 1;
+   */
+  zoneId: string;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.GetLastKnownGoodRequest.
+ * Use `create(GetLastKnownGoodRequestSchema)` to create a new message.
+ */
+export const GetLastKnownGoodRequestSchema: GenMessage<GetLastKnownGoodRequest> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 17);
+
+/**
+ * @generated from message caracal.deploy.v1.GetLastKnownGoodResponse
+ */
+export type GetLastKnownGoodResponse = Message<"caracal.deploy.v1.GetLastKnownGoodResponse"> & {
+  /**
+   * The zone's current binding; unset when none.
+   *
+   * @generated from field: caracal.deploy.v1.ActiveBinding current = 1;
+   */
+  current?: ActiveBinding | undefined;
+
+  /**
+   * The version a rollback activates; unset when the zone has none to go back to.
+   *
+   * @generated from field: caracal.deploy.v1.Activation last_known_good = 2;
+   */
+  lastKnownGood?: Activation | undefined;
+};
+
+/**
+ * Describes the message caracal.deploy.v1.GetLastKnownGoodResponse.
+ * Use `create(GetLastKnownGoodResponseSchema)` to create a new message.
+ */
+export const GetLastKnownGoodResponseSchema: GenMessage<GetLastKnownGoodResponse> = /*@__PURE__*/
+  messageDesc(file_caracal_deploy_v1_activation, 18);
+
+/**
+ * Why an activation happened.
+ *
+ * @generated from enum caracal.deploy.v1.ActivationTrigger
+ */
+export enum ActivationTrigger {
+  /**
+   * @generated from enum value: ACTIVATION_TRIGGER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * An operator or pipeline asked for it.
+   *
+   * @generated from enum value: ACTIVATION_TRIGGER_MANUAL = 1;
+   */
+  MANUAL = 1,
+
+  /**
+   * A stage of a staged deployment.
+   *
+   * @generated from enum value: ACTIVATION_TRIGGER_DEPLOYMENT = 2;
+   */
+  DEPLOYMENT = 2,
+
+  /**
+   * A rollback asked for by hand.
+   *
+   * @generated from enum value: ACTIVATION_TRIGGER_ROLLBACK_MANUAL = 3;
+   */
+  ROLLBACK_MANUAL = 3,
+
+  /**
+   * A rollback caused by a firing alert (Alertmanager or Grafana).
+   *
+   * @generated from enum value: ACTIVATION_TRIGGER_ROLLBACK_ALERT = 4;
+   */
+  ROLLBACK_ALERT = 4,
+
+  /**
+   * A rollback caused by a failed verification verdict.
+   *
+   * @generated from enum value: ACTIVATION_TRIGGER_ROLLBACK_VERDICT = 5;
+   */
+  ROLLBACK_VERDICT = 5,
+}
+
+/**
+ * Describes the enum caracal.deploy.v1.ActivationTrigger.
+ */
+export const ActivationTriggerSchema: GenEnum<ActivationTrigger> = /*@__PURE__*/
+  enumDesc(file_caracal_deploy_v1_activation, 0);
+
+/**
+ * Where an activation's rollout stands.
+ *
+ * @generated from enum caracal.deploy.v1.ActivationState
+ */
+export enum ActivationState {
+  /**
+   * @generated from enum value: ACTIVATION_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Committed; the invalidation is not yet published.
+   *
+   * @generated from enum value: ACTIVATION_STATE_DISPATCHING = 1;
+   */
+  DISPATCHING = 1,
+
+  /**
+   * Published; waiting for every live replica to serve the revision.
+   *
+   * @generated from enum value: ACTIVATION_STATE_CONVERGING = 2;
+   */
+  CONVERGING = 2,
+
+  /**
+   * Every live replica serves the revision.
+   *
+   * @generated from enum value: ACTIVATION_STATE_CONVERGED = 3;
+   */
+  CONVERGED = 3,
+
+  /**
+   * Not converged within the stall timeout; laggards are named.
+   *
+   * @generated from enum value: ACTIVATION_STATE_STALLED = 4;
+   */
+  STALLED = 4,
+
+  /**
+   * The invalidation was dead-lettered after its last attempt.
+   *
+   * @generated from enum value: ACTIVATION_STATE_DEAD_LETTERED = 5;
+   */
+  DEAD_LETTERED = 5,
+
+  /**
+   * A later activation of the zone replaced this one before it converged.
+   *
+   * @generated from enum value: ACTIVATION_STATE_SUPERSEDED = 6;
+   */
+  SUPERSEDED = 6,
+}
+
+/**
+ * Describes the enum caracal.deploy.v1.ActivationState.
+ */
+export const ActivationStateSchema: GenEnum<ActivationState> = /*@__PURE__*/
+  enumDesc(file_caracal_deploy_v1_activation, 1);
+
+/**
+ * ActivationService owns which policy-set version each zone serves: activation
+ * by compare-and-set with an idempotency key, the transactional outbox that
+ * tells every STS replica, per-replica convergence, history and the last known
+ * good version a rollback goes back to.
  *
  * @generated from service caracal.deploy.v1.ActivationService
  */
 export const ActivationService: GenService<{
+  /**
+   * Activate makes a validated policy-set version the zone's active one. The
+   * binding change and the invalidation outbox row commit in one transaction.
+   * Errors: INVALID_ARGUMENT (field named), NOT_FOUND (zone or version),
+   * FAILED_PRECONDITION (version not validated, or expected_active_version_id is
+   * not the zone's current version; the message names the current one). The same
+   * idempotency_key returns the first activation made with it.
+   *
+   * @generated from rpc caracal.deploy.v1.ActivationService.Activate
+   */
+  activate: {
+    methodKind: "unary";
+    input: typeof ActivateRequestSchema;
+    output: typeof ActivateResponseSchema;
+  },
+  /**
+   * GetActivation returns an activation with its outbox and per-replica state.
+   *
+   * @generated from rpc caracal.deploy.v1.ActivationService.GetActivation
+   */
+  getActivation: {
+    methodKind: "unary";
+    input: typeof GetActivationRequestSchema;
+    output: typeof GetActivationResponseSchema;
+  },
+  /**
+   * WatchActivation streams the status on every change until it is converged,
+   * stalled, dead-lettered or superseded (the last message has that state).
+   *
+   * @generated from rpc caracal.deploy.v1.ActivationService.WatchActivation
+   */
+  watchActivation: {
+    methodKind: "server_streaming";
+    input: typeof WatchActivationRequestSchema;
+    output: typeof WatchActivationResponseSchema;
+  },
+  /**
+   * ListActivations is a zone's history, newest first.
+   *
+   * @generated from rpc caracal.deploy.v1.ActivationService.ListActivations
+   */
+  listActivations: {
+    methodKind: "unary";
+    input: typeof ListActivationsRequestSchema;
+    output: typeof ListActivationsResponseSchema;
+  },
+  /**
+   * GetLastKnownGood names the version a rollback of the zone activates: the
+   * most recent version, other than the current one, that was active and has
+   * no failed verdict.
+   *
+   * @generated from rpc caracal.deploy.v1.ActivationService.GetLastKnownGood
+   */
+  getLastKnownGood: {
+    methodKind: "unary";
+    input: typeof GetLastKnownGoodRequestSchema;
+    output: typeof GetLastKnownGoodResponseSchema;
+  },
   /**
    * GetActiveBinding returns what a zone must serve now. STS replicas call it on
    * every invalidation message (the message is a trigger; the binding is the
