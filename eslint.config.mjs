@@ -17,7 +17,8 @@ const typeMatrix = {
   'type:domain': ['type:domain', 'type:util', 'type:contracts'],
   'type:util': ['type:util'],
   'type:contracts': [],
-  'type:testing': ['type:util', 'type:contracts'],
+  // Test harnesses stand up real servers at service boundaries, so they may use adapters.
+  'type:testing': ['type:util', 'type:contracts', 'type:adapter', 'type:testing'],
 };
 
 /** Which scopes may depend on which: the data plane never reaches into the control plane. */

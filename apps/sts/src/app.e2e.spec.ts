@@ -45,7 +45,7 @@ import {
   buildSignedBundle,
   writeEs256Key,
   type BuiltBundle,
-} from './test-support/sts-boundaries.test-support.js';
+} from '@caracal-deploy/stand-ins';
 
 const settings = infraSettings();
 const subjectIssuer = 'https://idp.e2e.test';

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { NotFoundError, UnavailableError } from '@caracal-deploy/errors';
 
-import { FakeAdminApi } from '../test-support/sts-boundaries.test-support.js';
+import { FakeAdminApi } from '@caracal-deploy/stand-ins';
 import { AdminApiClient, parsePage } from './admin-api.client.js';
 
 const sha = 'a'.repeat(64);

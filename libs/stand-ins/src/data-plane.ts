@@ -14,7 +14,14 @@ import { UnimplementedError } from '@caracal-deploy/errors';
 import { GrpcServer, type ServiceImpl } from '@caracal-deploy/grpc';
 import { type OpaCli } from '@caracal-deploy/opa';
 
-import type { CatalogResource } from '../sources/admin-api.client.js';
+/** One catalog entry as the Admin API lists it (the fields the STS reads). */
+export interface CatalogResource {
+  readonly identifier: string;
+  readonly id: string;
+  readonly type?: string;
+  readonly scopes: readonly string[];
+  readonly operations: readonly string[];
+}
 
 /** A test policy: allow when every requested scope is in `data.allowed_scopes`. */
 export const scopePolicy = `package caracal.authz
