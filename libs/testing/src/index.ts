@@ -17,3 +17,5 @@ export type { TestTopic, TestTopicOptions } from './test-topic.js';
 export { uniqueName } from './unique-name.js';
 export { describeError, errorCode, waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
+export { freePort, startServiceProcess } from './service-process.js';
+export type { ServiceProcess, ServiceProcessOptions } from './service-process.js';
