@@ -216,7 +216,8 @@ cmd_env() {
     "CARACAL_POSTGRES_URL=$(postgres_address)" \
     "CARACAL_PROMETHEUS_URL=$(prometheus_address)" \
     "CARACAL_PROMETHEUS_TARGETS_DIR=$PROM_TARGETS_DIR" \
-    "CARACAL_ALERTMANAGER_URL=$(alertmanager_address)"; do
+    "CARACAL_ALERTMANAGER_URL=$(alertmanager_address)" \
+    "CARACAL_ALERTMANAGER_WEBHOOK_URL=$AM_WEBHOOK_URL"; do
     printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
   done
 }

@@ -18,6 +18,7 @@ describe('infraSettings', () => {
       prometheusUrl: 'http://127.0.0.1:19090',
       prometheusTargetsDir: `${localDir}/etc/prometheus/targets`,
       alertmanagerUrl: 'http://127.0.0.1:19093',
+      alertmanagerWebhookUrl: 'http://127.0.0.1:18090/v1/webhooks/alertmanager',
     });
   });
 
@@ -36,6 +37,7 @@ describe('infraSettings', () => {
       CARACAL_PROMETHEUS_URL: 'http://prom:9090',
       CARACAL_PROMETHEUS_TARGETS_DIR: '/etc/targets',
       CARACAL_ALERTMANAGER_URL: 'http://am:9093',
+      CARACAL_ALERTMANAGER_WEBHOOK_URL: 'http://rollback:8090/v1/webhooks/alertmanager',
     });
     assert.deepEqual(settings, {
       opaBin: '/opt/opa',
@@ -46,6 +48,7 @@ describe('infraSettings', () => {
       prometheusUrl: 'http://prom:9090',
       prometheusTargetsDir: '/etc/targets',
       alertmanagerUrl: 'http://am:9093',
+      alertmanagerWebhookUrl: 'http://rollback:8090/v1/webhooks/alertmanager',
     });
   });
 

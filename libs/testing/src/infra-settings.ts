@@ -20,6 +20,8 @@ export interface InfraSettings {
   readonly prometheusTargetsDir: string;
   /** Base URL of Alertmanager. */
   readonly alertmanagerUrl: string;
+  /** Where Alertmanager delivers notifications (the rollback-controller's receiver). */
+  readonly alertmanagerWebhookUrl: string;
 }
 
 // dist/infra-settings.js sits three levels below the repository root
@@ -49,6 +51,11 @@ const shape = {
   CARACAL_PROMETHEUS_TARGETS_DIR: env.string(`${localDir}/etc/prometheus/targets`),
   /** Alertmanager of tools/infra. */
   CARACAL_ALERTMANAGER_URL: env.url('http://127.0.0.1:19093', ['http:', 'https:']),
+  /** The webhook tools/infra renders into the Alertmanager config. */
+  CARACAL_ALERTMANAGER_WEBHOOK_URL: env.url('http://127.0.0.1:18090/v1/webhooks/alertmanager', [
+    'http:',
+    'https:',
+  ]),
 };
 
 /**
@@ -67,5 +74,6 @@ export function infraSettings(source?: ConfigSource): InfraSettings {
     prometheusUrl: config.CARACAL_PROMETHEUS_URL,
     prometheusTargetsDir: config.CARACAL_PROMETHEUS_TARGETS_DIR,
     alertmanagerUrl: config.CARACAL_ALERTMANAGER_URL,
+    alertmanagerWebhookUrl: config.CARACAL_ALERTMANAGER_WEBHOOK_URL,
   };
 }
