@@ -107,7 +107,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts'],
+    // Specs, and the test-only helpers they share (`*.test-support.ts`).
+    files: ['**/*.spec.ts', '**/*.test-support.ts'],
     rules: {
       ...boundaries(true),
       // node:test's describe/it return promises the runner awaits itself.
