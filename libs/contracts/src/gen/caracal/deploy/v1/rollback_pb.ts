@@ -269,9 +269,12 @@ export const RollbackService: GenService<{
   /**
    * Rollback activates the zone's last known good version and, when asked,
    * waits for every live replica to serve it.
+   * A zone that no longer serves expected_active_version_id is not an error: the
+   * answer is SKIPPED_NOT_ACTIVE, recorded, with nothing changed.
    * Errors: INVALID_ARGUMENT (field named), NOT_FOUND (unknown zone),
-   * FAILED_PRECONDITION (no known good version, or the zone's active version is
-   * not expected_active_version_id), UNAVAILABLE (coordinator unreachable).
+   * FAILED_PRECONDITION (no active or no known good version, or another
+   * activation of the zone won the compare-and-set race), UNAVAILABLE
+   * (coordinator unreachable).
    *
    * @generated from rpc caracal.deploy.v1.RollbackService.Rollback
    */
