@@ -29,6 +29,10 @@ import { PolicySetsController } from './registry/policy-sets.controller.js';
 import { RegistryService } from './registry/registry.service.js';
 import { VersionsService } from './registry/versions.service.js';
 import { ZonesController } from './registry/zones.controller.js';
+import { ExpectedCasesService } from './simulation/expected-cases.service.js';
+import { PolicySimulationService } from './simulation/policy-simulation.service.js';
+import { SimulationClient } from './simulation/simulation.client.js';
+import { SimulationController } from './simulation/simulation.controller.js';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -59,12 +63,16 @@ export class AppModule implements NestModule {
         PoliciesController,
         PolicySetsController,
         BundlesController,
+        SimulationController,
         HistoryController,
         ImmutableVersionsController,
       ],
       providers: [
         RegistryService,
         VersionsService,
+        SimulationClient,
+        PolicySimulationService,
+        ExpectedCasesService,
         PostgresHealthIndicator,
         ValidatorHealthIndicator,
         { provide: APP_GUARD, useClass: ApiTokenGuard },

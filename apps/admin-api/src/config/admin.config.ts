@@ -24,6 +24,11 @@ const shape = {
    * instead of failing inside the transport.
    */
   CARACAL_VALIDATOR_MAX_MESSAGE_BYTES: env.positiveInt(4 * 1024 * 1024),
+  /**
+   * gRPC address of the activation coordinator (`host:port`), asked for a zone's
+   * active binding when a simulation compares a candidate against live.
+   */
+  CARACAL_COORDINATOR_GRPC_ADDRESS: env.string('127.0.0.1:50071'),
   /** Largest accepted request body in bytes; larger bodies get 413 (default 1 MiB). */
   CARACAL_ADMIN_MAX_BODY_BYTES: env.positiveInt(1024 * 1024),
   /** Most policy versions one policy-set version may list. */
@@ -42,6 +47,7 @@ export interface AdminConfig {
   readonly validatorAddress: string;
   readonly validatorTimeoutMs: number;
   readonly validatorMaxMessageBytes: number;
+  readonly coordinatorAddress: string;
   readonly maxBodyBytes: number;
   readonly maxPolicySetSize: number;
   readonly migrateOnStart: boolean;
@@ -59,6 +65,7 @@ export function loadAdminConfig(source?: ConfigSource): AdminConfig {
     validatorAddress: config.CARACAL_VALIDATOR_ADDRESS,
     validatorTimeoutMs: config.CARACAL_VALIDATOR_TIMEOUT_MS,
     validatorMaxMessageBytes: config.CARACAL_VALIDATOR_MAX_MESSAGE_BYTES,
+    coordinatorAddress: config.CARACAL_COORDINATOR_GRPC_ADDRESS,
     maxBodyBytes: config.CARACAL_ADMIN_MAX_BODY_BYTES,
     maxPolicySetSize: config.CARACAL_MAX_POLICY_SET_SIZE,
     migrateOnStart: config.CARACAL_ADMIN_MIGRATE_ON_START,

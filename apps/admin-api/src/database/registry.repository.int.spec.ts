@@ -14,6 +14,7 @@ import { sql, type Kysely } from 'kysely';
 import { runCli } from '../cli.js';
 import { hashApiToken } from '../auth/api-token.js';
 import { immutableTables } from './0001-registry.migration.js';
+import { expectedCaseTables } from './0002-expected-cases.migration.js';
 import { migrations } from './migrations.js';
 import { RegistryRepository, type NewVerdict } from './registry.repository.js';
 import type { RegistryDatabase } from './registry.schema.js';
@@ -49,7 +50,10 @@ describe('registry in PostgreSQL', () => {
   });
 
   it('migrates a fresh database, and a second run applies nothing', async () => {
-    assert.deepEqual(await migrateToLatest(db, migrations), ['0001_registry']);
+    assert.deepEqual(await migrateToLatest(db, migrations), [
+      '0001_registry',
+      '0002_expected_cases',
+    ]);
     assert.deepEqual(await migrateToLatest(db, migrations), []);
     const lines: string[] = [];
     const source = { CARACAL_POSTGRES_URL: database.url };
@@ -151,7 +155,41 @@ describe('registry in PostgreSQL', () => {
     assert.deepEqual((await repository.bundle('d'.repeat(64))).bytes, Buffer.from('one'));
   });
 
-  for (const table of immutableTables) {
+  it('keeps every revision of expected cases and one run per version and revision', async () => {
+    const zone = await repository.zone('int-zone');
+    const set = await repository.named('policy_sets', zone, 'main');
+    const version = (await repository.listPolicySetVersions(set.id, { limit: 1 }))[0];
+    assert.ok(version);
+    const cases = [
+      { name: 'read', input: { action: { id: 'read' } }, expected_decision: 'allow' as const },
+    ];
+    const first = await repository.putExpectedCases(set, zone.name, cases, 'tester');
+    const second = await repository.putExpectedCases(set, zone.name, [], 'tester');
+    assert.deepEqual([first.revision, second.revision], [1, 2]);
+    assert.equal((await repository.latestExpectedCases(set.id))?.id, second.id);
+    assert.deepEqual((await repository.latestExpectedCases(set.id))?.cases, []);
+
+    const run = {
+      policySetVersionId: version.id,
+      list: first,
+      bundleSha256: 'd'.repeat(64),
+      results: [],
+      counts: { passed: 1, failed: 0, invalid: 0 },
+    };
+    const stored = await repository.storeExpectedCaseRun(run, zone.name, 'tester');
+    const again = await repository.storeExpectedCaseRun(
+      { ...run, counts: { passed: 0, failed: 1, invalid: 0 } },
+      zone.name,
+      'tester',
+    );
+    assert.equal(again.id, stored.id, 'the first run of a revision on a version stays');
+    assert.equal(again.passed, 1);
+    const latest = await repository.latestExpectedCaseRun(version.id);
+    assert.equal(latest?.revision, 1);
+    assert.equal(latest?.bundle_sha256, 'd'.repeat(64));
+  });
+
+  for (const table of [...immutableTables, ...expectedCaseTables]) {
     it(`refuses a raw UPDATE and DELETE of ${table} rows`, async () => {
       const { rows } = await sql<{
         n: string;

@@ -6,6 +6,8 @@ import { decodeCursor } from '../common/pagination.js';
 import type {
   ApiTokensTable,
   BundlesTable,
+  ExpectedCaseListsTable,
+  ExpectedCaseRunsTable,
   HistoryTable,
   PoliciesTable,
   PolicySetManifest,
@@ -15,6 +17,8 @@ import type {
   PolicyVersionsTable,
   RegistryDatabase,
   ResourcesTable,
+  StoredCase,
+  StoredCaseResult,
   StoredFinding,
   StoredTestResult,
   VerdictsTable,
@@ -38,6 +42,10 @@ export type PolicySetVersionRow = Selectable<PolicySetVersionsTable>;
 export type VerdictRow = Selectable<VerdictsTable>;
 /** A bundle row without its bytes. */
 export type BundleMetaRow = Omit<Selectable<BundlesTable>, 'bytes'>;
+/** One revision of a policy set's expected cases. */
+export type ExpectedCaseListRow = Selectable<ExpectedCaseListsTable>;
+/** A run of expected cases on a version, with the revision of the list it ran. */
+export type ExpectedCaseRunRow = Selectable<ExpectedCaseRunsTable> & { revision: number };
 /** A token row. */
 export type TokenRow = Selectable<ApiTokensTable>;
 /** A history row. */
@@ -716,5 +724,135 @@ export class RegistryRepository {
     if (filter.entityKind !== undefined) query = query.where('entity_kind', '=', filter.entityKind);
     if (page.cursor !== undefined) query = query.where('seq', '<', decodeCursor(page.cursor));
     return query.execute();
+  }
+
+  // --- expected cases
+
+  /**
+   * Stores a new revision of the set's expected cases (the set row is locked, so
+   * concurrent writers get consecutive revisions) and records who replaced them.
+   */
+  putExpectedCases(
+    set: NamedRow,
+    zone: string,
+    cases: readonly StoredCase[],
+    actor: string,
+  ): Promise<ExpectedCaseListRow> {
+    return this.transaction(async (tx) => {
+      await tx
+        .selectFrom('policy_sets')
+        .select('id')
+        .where('id', '=', set.id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const latest = await tx
+        .selectFrom('expected_case_lists')
+        .select((eb) => eb.fn.max('revision').as('revision'))
+        .where('policy_set_id', '=', set.id)
+        .executeTakeFirst();
+      const row = await tx
+        .insertInto('expected_case_lists')
+        .values({
+          policy_set_id: set.id,
+          revision: (latest?.revision ?? 0) + 1,
+          cases: JSON.stringify(cases),
+          created_by: actor,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.recordHistory(tx, {
+        actor,
+        action: 'expected_cases.replaced',
+        entity_kind: 'policy_set',
+        entity_id: set.id,
+        zone,
+        details: { revision: String(row.revision), cases: String(cases.length) },
+      });
+      return row;
+    });
+  }
+
+  /** The set's current expected cases (its latest revision), if any were ever stored. */
+  latestExpectedCases(setId: string): Promise<ExpectedCaseListRow | undefined> {
+    return this.db
+      .selectFrom('expected_case_lists')
+      .selectAll()
+      .where('policy_set_id', '=', setId)
+      .orderBy('revision', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /** The latest run of expected cases on a policy-set version, if any. */
+  latestExpectedCaseRun(setVersionId: string): Promise<ExpectedCaseRunRow | undefined> {
+    return this.db
+      .selectFrom('expected_case_runs')
+      .innerJoin(
+        'expected_case_lists',
+        'expected_case_lists.id',
+        'expected_case_runs.expected_case_list_id',
+      )
+      .selectAll('expected_case_runs')
+      .select('expected_case_lists.revision')
+      .where('expected_case_runs.policy_set_version_id', '=', setVersionId)
+      .orderBy('expected_case_runs.seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /** Stores a run (or keeps the one stored meanwhile for the same version and list). */
+  async storeExpectedCaseRun(
+    values: {
+      policySetVersionId: string;
+      list: ExpectedCaseListRow;
+      bundleSha256: string;
+      results: readonly StoredCaseResult[];
+      counts: { passed: number; failed: number; invalid: number };
+    },
+    zone: string,
+    actor: string,
+  ): Promise<ExpectedCaseRunRow> {
+    return this.transaction(async (tx) => {
+      const inserted = await tx
+        .insertInto('expected_case_runs')
+        .values({
+          policy_set_version_id: values.policySetVersionId,
+          expected_case_list_id: values.list.id,
+          bundle_sha256: values.bundleSha256,
+          passed: values.counts.passed,
+          failed: values.counts.failed,
+          invalid: values.counts.invalid,
+          results: JSON.stringify(values.results),
+          created_by: actor,
+        })
+        .onConflict((conflict) =>
+          conflict.columns(['policy_set_version_id', 'expected_case_list_id']).doNothing(),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      const row =
+        inserted ??
+        (await tx
+          .selectFrom('expected_case_runs')
+          .selectAll()
+          .where('policy_set_version_id', '=', values.policySetVersionId)
+          .where('expected_case_list_id', '=', values.list.id)
+          .executeTakeFirstOrThrow());
+      if (inserted !== undefined) {
+        await this.recordHistory(tx, {
+          actor,
+          action: 'expected_cases.run',
+          entity_kind: 'policy_set_version',
+          entity_id: values.policySetVersionId,
+          zone,
+          details: {
+            revision: String(values.list.revision),
+            passed: String(row.passed),
+            failed: String(row.failed),
+          },
+        });
+      }
+      return { ...row, revision: values.list.revision };
+    });
   }
 }

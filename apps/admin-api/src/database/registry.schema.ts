@@ -171,6 +171,60 @@ export interface HistoryTable {
   at: Created<Date>;
 }
 
+/** One declared case as stored: a policy input and the decision it should get. */
+export interface StoredCase {
+  readonly name: string;
+  readonly input: Readonly<Record<string, unknown>>;
+  readonly expected_decision: 'allow' | 'deny';
+}
+
+/** One revision of a policy set's expected cases; a new revision replaces the list. */
+export interface ExpectedCaseListsTable {
+  id: Generated<string>;
+  seq: Seq;
+  policy_set_id: string;
+  revision: number;
+  cases: Json<StoredCase[]>;
+  created_by: string;
+  created_at: Created<Date>;
+}
+
+/** One case's outcome as stored and as returned over HTTP. */
+export interface StoredCaseResult {
+  readonly name: string;
+  readonly expected_decision: 'allow' | 'deny' | null;
+  readonly passed: boolean;
+  readonly flipped: boolean;
+  readonly candidate: StoredEvaluation | null;
+  readonly baseline: StoredEvaluation | null;
+  readonly input_warnings: readonly { code: string; message: string; path: string }[];
+  readonly invalid: { readonly field: string; readonly problem: string } | null;
+}
+
+/** What one bundle decided for one input. */
+export interface StoredEvaluation {
+  readonly decision: 'allow' | 'deny';
+  readonly evaluation_status: string;
+  readonly determining_policies: readonly unknown[];
+  readonly diagnostics: readonly unknown[];
+  readonly result: unknown;
+}
+
+/** A run of a set's expected cases on one of its versions' bundle; immutable. */
+export interface ExpectedCaseRunsTable {
+  id: Generated<string>;
+  seq: Seq;
+  policy_set_version_id: string;
+  expected_case_list_id: string;
+  bundle_sha256: string;
+  passed: number;
+  failed: number;
+  invalid: number;
+  results: Json<StoredCaseResult[]>;
+  created_by: string;
+  created_at: Created<Date>;
+}
+
 /** The registry's tables as Kysely sees them. */
 export interface RegistryDatabase {
   zones: ZonesTable;
@@ -183,4 +237,6 @@ export interface RegistryDatabase {
   bundles: BundlesTable;
   api_tokens: ApiTokensTable;
   history: HistoryTable;
+  expected_case_lists: ExpectedCaseListsTable;
+  expected_case_runs: ExpectedCaseRunsTable;
 }

@@ -9,7 +9,12 @@ import {
 } from '../common/identifiers.js';
 import { defaultPageSize, maxPageSize } from '../common/pagination.js';
 import { roles } from '../auth/roles.js';
-import { packManifestSchema } from '../pack/pack-manifest.schema.js';
+import {
+  packManifestSchema,
+  pathOfPointer,
+  vendoredSchemaKey,
+} from '../pack/pack-manifest.schema.js';
+import { caracalSchemaFiles, validatePolicyInput } from '@caracal-deploy/policy-contract';
 
 const slug = z
   .string()
@@ -108,6 +113,79 @@ export const uploadPackBody = z.strictObject({
 export const createPolicySetVersionBody = z.strictObject({
   policy_version_ids: z.array(uuid).min(1),
 });
+/** A declared simulation case: a policy input and the decision it should get. */
+export const simulationCase = z.strictObject({
+  name: z.string().min(1).max(200),
+  input: z.record(z.string(), z.unknown()),
+  expected_decision: z.enum(['allow', 'deny']),
+});
+
+/**
+ * Body of `POST …/versions/{id}/simulate`. Each case is checked on its own (a
+ * malformed one is a 400 naming its field, or, with `continue_on_invalid_case`,
+ * reported invalid while the rest runs), so `cases` is typed item by item later.
+ */
+export const simulateBody = z.strictObject({
+  cases: z
+    .array(z.unknown())
+    .min(1)
+    .meta({ description: 'Declared cases: { name, input, expected_decision: allow | deny }' }),
+  against_live: z.boolean().default(false),
+  continue_on_invalid_case: z.boolean().default(false),
+});
+
+/** Body of `POST …/versions/{id}/replay`: which recorded decisions, and the gate. */
+export const replayBody = z
+  .strictObject({
+    window: z
+      .strictObject({ from: timestamp, to: timestamp.optional() })
+      .refine(
+        (window) => window.to === undefined || Date.parse(window.to) > Date.parse(window.from),
+        {
+          message: 'expected to after from',
+          path: ['to'],
+        },
+      )
+      .optional(),
+    max_samples: z.number().int().min(1).max(100_000_000).optional(),
+    gate: z.string().max(1000).default('').meta({
+      description:
+        'Comma-separated clauses, e.g. "deny_to_allow=0,allow_to_deny<=0.5%,min_samples>=1000"',
+    }),
+    workers: z.number().int().min(1).max(64).optional(),
+  })
+  .refine((body) => body.window !== undefined || body.max_samples !== undefined, {
+    message: 'expected a window, max_samples or both',
+    path: ['window'],
+  });
+
+/** A policy input checked against the vendored `caracal-policy-input-2026-05-20` schema. */
+const policyInput = z
+  .custom<Record<string, unknown>>()
+  .superRefine((value, context) => {
+    for (const error of validatePolicyInput(value).errors) {
+      context.addIssue({ code: 'custom', message: error.message, path: pathOfPointer(error.path) });
+    }
+  })
+  .meta({ [vendoredSchemaKey]: caracalSchemaFiles.policyInput });
+
+/** One expected case stored with a policy set: a schema-valid input and its decision. */
+export const expectedCase = z.strictObject({
+  name: z.string().min(1).max(200),
+  input: policyInput,
+  expected_decision: z.enum(['allow', 'deny']),
+});
+
+/** Body of `PUT …/policy-sets/{set}/expected-cases`: the whole list, replacing the last one. */
+export const putExpectedCasesBody = z.strictObject({
+  cases: z
+    .array(expectedCase)
+    .max(1000)
+    .refine((cases) => new Set(cases.map((item) => item.name)).size === cases.length, {
+      message: 'expected unique case names',
+    }),
+});
+
 /** Body of `POST /v1/tokens`. */
 export const createTokenBody = z.strictObject({ name: slug, role: z.enum(roles) });
 
@@ -189,6 +267,99 @@ export const policyVersionView = z.object({
   created_by: z.string(),
   created_at: timestamp,
 });
+const evaluationView = z.object({
+  decision: z.enum(['allow', 'deny']),
+  evaluation_status: z.string(),
+  determining_policies: z.array(z.unknown()),
+  diagnostics: z.array(z.unknown()),
+  result: z.unknown(),
+});
+/** One case's outcome as returned. */
+export const caseResultView = z.object({
+  name: z.string(),
+  expected_decision: z.enum(['allow', 'deny']).nullable(),
+  passed: z.boolean(),
+  flipped: z.boolean(),
+  candidate: evaluationView.nullable(),
+  baseline: evaluationView.nullable(),
+  input_warnings: z.array(z.object({ code: z.string(), message: z.string(), path: z.string() })),
+  invalid: z.object({ field: z.string(), problem: z.string() }).nullable(),
+});
+const bundleRef = z.object({
+  policy_set_version_id: z.string(),
+  bundle_sha256: sha256,
+  revision: sha256,
+});
+const caseSummary = z.object({
+  passed: z.number(),
+  failed: z.number(),
+  flipped: z.number(),
+  invalid: z.number(),
+});
+/** A simulation of declared cases as returned. */
+export const simulationView = z.object({
+  zone: slug,
+  candidate: bundleRef,
+  baseline: bundleRef.nullable(),
+  summary: caseSummary,
+  results: z.array(caseResultView),
+});
+const replayProgressView = z.object({
+  read: z.number(),
+  evaluated: z.number(),
+  invalid: z.number(),
+  skipped: z.number(),
+});
+/** The outcome of a replay of recorded decisions as returned. */
+export const replayView = z.object({
+  zone: slug,
+  candidate: bundleRef,
+  result: z.enum(['pass', 'fail', 'no_data']),
+  gate: z.object({ clauses: z.string(), reasons: z.array(z.string()) }),
+  totals: z.object({
+    evaluated: z.number(),
+    unchanged: z.number(),
+    allow_to_deny: z.number(),
+    deny_to_allow: z.number(),
+    newly_erroring: z.number(),
+  }),
+  top_groups: z.array(
+    z.object({
+      resource: z.string(),
+      scopes: z.string(),
+      principal_type: z.string(),
+      change: z.string(),
+      count: z.number(),
+      example_decision_ids: z.array(z.string()),
+    }),
+  ),
+  ungrouped_changes: z.number(),
+  progress: replayProgressView,
+});
+/** One line of a streamed replay (`application/x-ndjson`). */
+export const replayStreamLine = z.discriminatedUnion('type', [
+  replayProgressView.extend({ type: z.literal('progress') }),
+  replayView.extend({ type: z.literal('result') }),
+  errorBody.extend({ type: z.literal('error') }),
+]);
+/** A policy set's expected cases as returned. */
+export const expectedCasesView = z.object({
+  zone: slug,
+  policy_set: slug,
+  revision: z.number(),
+  cases: z.array(expectedCase),
+  updated_by: z.string().nullable(),
+  updated_at: timestamp.nullable(),
+});
+/** The expected cases of a set run on one of its versions, as returned with the version. */
+export const expectedCasesRunView = z.object({
+  expected_cases_revision: z.number(),
+  bundle_sha256: sha256,
+  summary: caseSummary,
+  results: z.array(caseResultView),
+  created_at: timestamp,
+});
+
 /** A policy-set version as returned. */
 export const policySetVersionView = z.object({
   id: uuid,

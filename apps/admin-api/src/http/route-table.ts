@@ -6,6 +6,13 @@ import {
   bundleView,
   createNamedBody,
   errorBody,
+  expectedCasesView,
+  putExpectedCasesBody,
+  replayBody,
+  replayStreamLine,
+  replayView,
+  simulateBody,
+  simulationView,
   createPolicySetVersionBody,
   createPolicyVersionBody,
   createResourceBody,
@@ -40,6 +47,8 @@ export interface ResponseDef {
   readonly schema?: z.ZodType;
   /** Defaults to application/json when a schema is given. */
   readonly contentType?: string;
+  /** Other representations of the same response, chosen by the request's `Accept`. */
+  readonly alternatives?: Readonly<Record<string, z.ZodType>>;
 }
 
 /**
@@ -390,6 +399,81 @@ export const routes = {
     },
   },
   ...immutableRoutes('Bundle', versionPaths.bundle, bundleParams),
+  simulatePolicySetVersion: {
+    method: 'post',
+    path: '/v1/zones/{zone}/policy-sets/{set}/versions/{id}/simulations',
+    operationId: 'simulatePolicySetVersion',
+    summary:
+      "Evaluate declared cases on the version's signed bundle, optionally against the zone's live version",
+    tag: 'simulation',
+    access: 'author',
+    params: policySetVersionParams,
+    body: simulateBody,
+    responses: {
+      200: json(
+        'Per case: decision, status, expected vs actual, flips, input warnings',
+        simulationView,
+      ),
+      400: json(
+        'A case is malformed (names the field) and the caller did not ask to run the rest',
+        errorBody,
+      ),
+      404: json('No such zone, policy set or version', errorBody),
+      409: json(
+        'The version failed validation (names why), or the zone has no live version to compare with',
+        errorBody,
+      ),
+      413: json('More cases than the validator accepts in one batch (names the limit)', errorBody),
+      503: json(
+        'The policy-validator (or, against live, the activation coordinator) is unavailable',
+        errorBody,
+      ),
+    },
+  },
+  replayPolicySetVersion: {
+    method: 'post',
+    path: '/v1/zones/{zone}/policy-sets/{set}/versions/{id}/replays',
+    operationId: 'replayPolicySetVersion',
+    summary:
+      "Impact analysis: replay the zone's recorded decisions on the version's signed bundle and judge the gate",
+    tag: 'simulation',
+    access: 'author',
+    params: policySetVersionParams,
+    body: replayBody,
+    responses: {
+      200: {
+        description:
+          'The impact report and gate result (no_data when nothing was recorded, never a pass); with Accept: application/x-ndjson, progress lines then the result line',
+        schema: replayView,
+        alternatives: { 'application/x-ndjson': replayStreamLine },
+      },
+      404: json('No such zone, policy set or version', errorBody),
+      409: json('The version failed validation (names why)', errorBody),
+      503: json('Kafka or the policy-validator is unavailable', errorBody),
+    },
+  },
+  putExpectedCases: {
+    method: 'put',
+    path: '/v1/zones/{zone}/policy-sets/{set}/expected-cases',
+    operationId: 'putExpectedCases',
+    summary:
+      "Replace the policy set's expected cases; every new version of the set is simulated on them",
+    tag: 'simulation',
+    access: 'author',
+    params: policySetParams,
+    body: putExpectedCasesBody,
+    responses: { 200: json('The stored expected cases', expectedCasesView) },
+  },
+  getExpectedCases: {
+    method: 'get',
+    path: '/v1/zones/{zone}/policy-sets/{set}/expected-cases',
+    operationId: 'getExpectedCases',
+    summary: "The policy set's expected cases (an empty list when none were stored)",
+    tag: 'simulation',
+    access: 'viewer',
+    params: policySetParams,
+    responses: { 200: json('The expected cases', expectedCasesView) },
+  },
   listHistory: {
     method: 'get',
     path: '/v1/history',

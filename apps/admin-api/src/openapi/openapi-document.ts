@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { errorBody } from '../http/api.schemas.js';
 import type { RouteDef } from '../http/route-table.js';
-import { packManifestJsonSchema, vendoredSchemaKey } from '../pack/pack-manifest.schema.js';
+import { vendoredJsonSchema, vendoredSchemaKey } from '../pack/pack-manifest.schema.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -13,9 +13,10 @@ function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
     unrepresentable: 'any',
     override: (context) => {
       // A field checked by a vendored Caracal JSON Schema is documented by that schema.
-      if (z.globalRegistry.get(context.zodSchema)?.[vendoredSchemaKey] !== undefined) {
+      const vendored = z.globalRegistry.get(context.zodSchema)?.[vendoredSchemaKey];
+      if (typeof vendored === 'string') {
         for (const key of Object.keys(context.jsonSchema)) delete context.jsonSchema[key];
-        Object.assign(context.jsonSchema, packManifestJsonSchema());
+        Object.assign(context.jsonSchema, vendoredJsonSchema(vendored));
       }
     },
   }) as JsonSchema;
@@ -51,6 +52,9 @@ function operationOf(def: RouteDef): JsonSchema {
   const responses: Record<string, JsonSchema> = {};
   for (const [status, response] of Object.entries(def.responses)) {
     const contentType = response.contentType ?? (response.schema ? 'application/json' : undefined);
+    const alternatives = Object.entries(response.alternatives ?? {}).map(
+      ([type, schema]) => [type, { schema: schemaOf(schema, 'output') }] as const,
+    );
     responses[status] = {
       description: response.description,
       ...(contentType === undefined
@@ -58,6 +62,7 @@ function operationOf(def: RouteDef): JsonSchema {
         : {
             content: {
               [contentType]: response.schema ? { schema: schemaOf(response.schema, 'output') } : {},
+              ...Object.fromEntries(alternatives),
             },
           }),
     };
@@ -113,7 +118,7 @@ export function openApiDocument(defs: readonly RouteDef[], version: string): Jso
       title: 'Caracal Deploy Admin API',
       version,
       description:
-        'Policy registry (zones, catalog, policies, immutable content-addressed versions, policy sets), validation verdicts, signed bundles, API tokens and history.',
+        'Policy registry (zones, catalog, policies, immutable content-addressed versions, policy sets), validation verdicts, signed bundles, simulation of declared and expected cases, replay of recorded decisions with a gate, API tokens and history.',
     },
     servers: [{ url: '/' }],
     security: [{ bearerAuth: [] }],

@@ -33,13 +33,14 @@ export interface PackManifest {
 /** `meta` key marking a zod schema whose JSON Schema is a vendored Caracal schema. */
 export const vendoredSchemaKey = 'x-caracal-vendored-schema';
 
-/** The vendored pack-manifest JSON Schema, for the OpenAPI document. */
-export function packManifestJsonSchema(): Record<string, unknown> {
-  const { $schema: _dialect, ...schema } = readCaracalSchema(caracalSchemaFiles.packManifest);
+/** A vendored Caracal JSON Schema (by file name) without its dialect, for the OpenAPI document. */
+export function vendoredJsonSchema(file: string): Record<string, unknown> {
+  const { $schema: _dialect, ...schema } = readCaracalSchema(file);
   return schema;
 }
 
-function pathOfPointer(pointer: string): (string | number)[] {
+/** The zod issue path of a JSON pointer (`/a/0/b` → `['a', 0, 'b']`). */
+export function pathOfPointer(pointer: string): (string | number)[] {
   if (pointer === '') return [];
   return pointer
     .slice(1)

@@ -17,6 +17,7 @@ import {
   ValidQuery,
 } from '../http/route.decorator.js';
 import { routes } from '../http/route-table.js';
+import { ExpectedCasesService } from '../simulation/expected-cases.service.js';
 import { RegistryService } from './registry.service.js';
 import { namedView } from './registry.views.js';
 import { VersionsService } from './versions.service.js';
@@ -28,6 +29,7 @@ export class PolicySetsController {
     private readonly registry: RegistryService,
     private readonly repository: RegistryRepository,
     private readonly versions: VersionsService,
+    private readonly expectedCases: ExpectedCasesService,
   ) {}
 
   @Route(routes.createPolicySet)
@@ -78,7 +80,11 @@ export class PolicySetsController {
       body.policy_version_ids,
       actorOf(principal),
     );
-    sendJson(response, result.created ? 201 : 200, result.body);
+    // A valid version runs the set's expected cases before it is answered; a failure
+    // here (validator down) answers with that error, and the retry runs them again.
+    const row = await this.repository.policySetVersion(set.id, result.body.id);
+    const expected = await this.expectedCases.runOnVersion(zone, set, row, actorOf(principal));
+    sendJson(response, result.created ? 201 : 200, { ...result.body, expected_cases: expected });
   }
 
   @Route(routes.listPolicySetVersions)
@@ -93,7 +99,8 @@ export class PolicySetsController {
   @Route(routes.getPolicySetVersion)
   async getPolicySetVersion(@ValidParams() params: { zone: string; set: string; id: string }) {
     const { zone, set } = await this.registry.policySet(params.zone, params.set);
-    return this.versions.getPolicySetVersion(zone, set, params.id);
+    const version = await this.versions.getPolicySetVersion(zone, set, params.id);
+    return { ...version, expected_cases: await this.expectedCases.runView(version.id) };
   }
 
   @Route(routes.buildBundle)

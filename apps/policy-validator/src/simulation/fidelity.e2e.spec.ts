@@ -10,14 +10,27 @@ import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { workspaceRoot } from '@caracal-deploy/config';
 import {
   Decision,
+  HealthService,
+  ServingStatus,
   SimulationService,
+  StsService,
   ValidationService,
   type SignedBundle,
 } from '@caracal-deploy/contracts';
 import { GrpcServerHost, createGrpcClient, type GrpcClient } from '@caracal-deploy/grpc';
-import { assertReachable, infraSettings, waitFor } from '@caracal-deploy/testing';
+import { FakeAdminApi, FakeCoordinator } from '@caracal-deploy/stand-ins';
+import {
+  assertReachable,
+  createTestTopic,
+  infraSettings,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+  type TestTopic,
+} from '@caracal-deploy/testing';
 import fc from 'fast-check';
 
 import { AppModule } from '../app.module.js';
@@ -25,6 +38,8 @@ import { loadValidatorConfig } from '../config/validator.config.js';
 
 const settings = infraSettings();
 const appRoot = new URL('../../', import.meta.url);
+const stsMain = join(workspaceRoot(import.meta.url), 'apps/sts/dist/main.js');
+const adminToken = 'fidelity-viewer-token';
 const apps = ['app-1', 'app-2', 'app-3'];
 const resources = [
   { identifier: 'resource://api', id: 'res-api', scopes: ['read', 'write'] },
@@ -107,11 +122,12 @@ async function freePort(): Promise<number> {
 
 /**
  * Invariant 1, as a property: for any input, the simulation engine (opa-wasm on
- * the signed bundle, through the gRPC SimulationService) and stock OPA serving
- * the very same bundle file return identical results. The STS joins this
- * comparison once it exists.
+ * the signed bundle, through the gRPC SimulationService), stock OPA serving the
+ * very same bundle file, and a real STS process that fetched, verified and
+ * loaded that bundle as the zone's active one (gRPC `StsService.Decide`) return
+ * identical results.
  */
-describe('simulation fidelity: SimulationService vs stock OPA on the same bundle', () => {
+describe('simulation fidelity: SimulationService vs stock OPA vs the STS on the same bundle', () => {
   let dir: string;
   let app: INestApplicationContext;
   let validation: GrpcClient<typeof ValidationService>;
@@ -119,9 +135,18 @@ describe('simulation fidelity: SimulationService vs stock OPA on the same bundle
   let opa: ChildProcess;
   let opaUrl: string;
   let candidate: SignedBundle;
+  // The STS fetches the bundle and the catalog from the Admin API and learns the
+  // zone's active bundle from the coordinator: both service boundaries stood in for.
+  const adminApi = new FakeAdminApi(adminToken);
+  const coordinator = new FakeCoordinator();
+  let topics: TestTopic[] = [];
+  let sts: ServiceProcess | undefined;
+  let decide: GrpcClient<typeof StsService>;
 
   before(async () => {
     await assertReachable('opa', settings);
+    await assertReachable('redis', settings);
+    await assertReachable('kafka', settings);
     dir = await mkdtemp(join(tmpdir(), 'caracal-fidelity-'));
     const config = loadValidatorConfig({
       CARACAL_VALIDATOR_GRPC_ADDRESS: '127.0.0.1:0',
@@ -204,9 +229,65 @@ describe('simulation fidelity: SimulationService vs stock OPA on the same bundle
         description: 'opa run --server to load and verify the bundle',
       },
     );
+
+    // The STS: the same bytes, served as zone-1's active bundle, verified with the same key.
+    adminApi.bundles.set(built.bundleSha256, built.bundle);
+    adminApi.catalogs.set(
+      'zone-1',
+      resources.map((r) => ({ ...r, type: 'http', operations: [] })),
+    );
+    coordinator.bindings.set('zone-1', {
+      revision,
+      bundleSha256: built.bundleSha256,
+      activationId: 'fidelity-activation',
+    });
+    const adminUrl = await adminApi.listen();
+    const coordinatorAddress = await coordinator.listen();
+    topics = [
+      await createTestTopic(settings.kafkaBrokers),
+      await createTestTopic(settings.kafkaBrokers),
+    ];
+    const stsAddress = `127.0.0.1:${await freePort()}`;
+    const stsHealth = createGrpcClient(HealthService, stsAddress, { defaultTimeoutMs: 2_000 });
+    try {
+      sts = await startServiceProcess({
+        name: 'sts',
+        main: stsMain,
+        env: {
+          CARACAL_STS_REPLICA_ID: `fidelity-${process.pid}`,
+          CARACAL_STS_ZONES: 'zone-1',
+          CARACAL_STS_HTTP_PORT: '0',
+          CARACAL_STS_GRPC_ADDRESS: stsAddress,
+          CARACAL_STS_METRICS_PORT: '0',
+          CARACAL_STS_SIGNING_KEY_FILE: join(dir, 'sts-signing.pem'),
+          CARACAL_STS_SUBJECT_KEY_FILE: join(dir, 'subject.pem'),
+          CARACAL_BUNDLE_PUBLIC_KEY_FILE: join(dir, 'signing.pem'),
+          CARACAL_BUNDLE_SIGNING_KEY_ID: 'fidelity',
+          CARACAL_ADMIN_API_URL: adminUrl,
+          CARACAL_STS_ADMIN_API_TOKEN: adminToken,
+          CARACAL_COORDINATOR_GRPC_ADDRESS: coordinatorAddress,
+          CARACAL_REDIS_URL: settings.redisUrl,
+          CARACAL_KAFKA_BROKERS: settings.kafkaBrokers.join(','),
+          CARACAL_AUDIT_TOPIC: topics[0]?.topic ?? '',
+          CARACAL_DECISION_LOG_TOPIC: topics[1]?.topic ?? '',
+        },
+        // SERVING once every zone it serves has a verified bundle loaded.
+        ready: async () =>
+          (await stsHealth.check({ components: [] }).catch(() => undefined))?.status ===
+          ServingStatus.SERVING,
+      });
+    } finally {
+      stsHealth.close();
+    }
+    decide = createGrpcClient(StsService, stsAddress);
   });
 
   after(async () => {
+    decide?.close();
+    await sts?.stop();
+    await adminApi.close();
+    await coordinator.close();
+    for (const topic of topics) await topic.delete();
     opa?.kill('SIGTERM');
     validation?.close();
     simulation?.close();
@@ -216,8 +297,10 @@ describe('simulation fidelity: SimulationService vs stock OPA on the same bundle
 
   it('gives identical results on every generated input', async () => {
     let allows = 0;
+    let run = 0;
     await fc.assert(
       fc.asyncProperty(inputs, async (input) => {
+        run += 1;
         const simulated = await simulation.simulate({
           zoneId: 'zone-1',
           candidate,
@@ -238,8 +321,15 @@ describe('simulation fidelity: SimulationService vs stock OPA on the same bundle
           body: JSON.stringify({ input }),
         });
         const theirs = ((await response.json()) as { result?: unknown }).result ?? null;
+        const decided = await decide.decide({
+          zoneId: 'zone-1',
+          requestId: `fidelity-${run}`,
+          inputJson: JSON.stringify(input),
+        });
+        assert.equal(decided.revision, candidate.revision, 'the STS serves the same bundle');
+        const live = JSON.parse(decided.resultJson || 'null') as unknown;
         if ((ours as { decision?: string } | null)?.decision === 'allow') allows += 1;
-        return isDeepStrictEqual(ours, theirs);
+        return isDeepStrictEqual(ours, theirs) && isDeepStrictEqual(ours, live);
       }),
       { numRuns: 300, seed: 20261128 },
     );
