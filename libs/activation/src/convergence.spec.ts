@@ -38,6 +38,14 @@ describe('convergence', () => {
     );
     assert.equal(result.state, 'converged');
     assert.equal(result.propagationMs, 340);
+    assert.deepEqual(
+      result.replicas.map((r) => [r.replicaId, r.confirmedAt?.toISOString(), r.lagMs]),
+      [
+        ['eu-1', at(120).toISOString(), 120],
+        ['eu-2', at(340).toISOString(), 340],
+        ['us-1', at(200).toISOString(), 200],
+      ],
+    );
     assert.deepEqual(result.regions, { eu: { live: 2, serving: 2 }, us: { live: 1, serving: 1 } });
     assert.deepEqual(result.laggards, []);
   });

@@ -12,6 +12,8 @@ export interface ReplicaProgress {
   readonly replicaId: string;
   readonly region: string;
   readonly revision: string | null;
+  /** When the replica last confirmed it serves the zone's active revision; null when never. */
+  readonly confirmedAt: Date | null;
   readonly serving: boolean;
   /** Milliseconds from the activation commit to the replica's confirmation; null while lagging. */
   readonly lagMs: number | null;
@@ -71,6 +73,7 @@ export function convergence(
         replicaId: report.replicaId,
         region: report.region,
         revision: report.revision,
+        confirmedAt: report.confirmedAt,
         serving,
         lagMs: serving && confirmed !== undefined ? confirmed - committed : null,
       };

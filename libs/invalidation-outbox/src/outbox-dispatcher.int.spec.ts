@@ -98,12 +98,18 @@ describe('OutboxDispatcher against real PostgreSQL and Redis', () => {
       const published: Record<string, string> = {};
       for (let i = 0; i + 1 < flat.length; i += 2) published[flat[i]!] = flat[i + 1]!;
       assert.deepEqual(published, fields('act-1'));
-      const row = await box.db
-        .selectFrom('invalidation_outbox')
-        .selectAll()
-        .executeTakeFirstOrThrow();
+      // The entry is visible in Redis a moment before the dispatcher's transaction records it.
+      const row = await waitFor(
+        async () => {
+          const current = await box.db
+            .selectFrom('invalidation_outbox')
+            .selectAll()
+            .executeTakeFirstOrThrow();
+          return current.published_at ? current : undefined;
+        },
+        { timeoutMs: 5_000, intervalMs: 10, description: 'the publish to be recorded' },
+      );
       assert.equal(row.stream_id, streamId);
-      assert.ok(row.published_at);
     } finally {
       await box.close();
     }

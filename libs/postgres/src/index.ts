@@ -1,5 +1,5 @@
 export { createDatabase } from './database.js';
 export type { DatabaseOptions } from './database.js';
 export { MigrationError, migrateToLatest } from './migrate.js';
-export type { Migrations } from './migrate.js';
+export type { MigrationTables, Migrations } from './migrate.js';
 export type { Migration } from 'kysely';

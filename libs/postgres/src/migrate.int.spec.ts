@@ -146,4 +146,26 @@ describe('migrateToLatest against PostgreSQL', () => {
       return true;
     });
   });
+
+  it('keeps two services apart in one database when each has its own bookkeeping tables', async () => {
+    const db = await freshDatabase<TestSchema>();
+    await migrateToLatest(db, migrations);
+    const other: Migrations = {
+      '0001_create_other': {
+        up: async (db) => {
+          await db.schema.createTable('other').addColumn('id', 'text').execute();
+        },
+      },
+    };
+    const otherTables = {
+      migrationTableName: 'other_migration',
+      migrationLockTableName: 'other_migration_lock',
+    };
+    // With the default tables the two sets collide: each sees the other's as missing.
+    await assert.rejects(migrateToLatest(db, other), MigrationError);
+    assert.deepEqual(await migrateToLatest(db, other, otherTables), ['0001_create_other']);
+    assert.ok(await tableExists(db as Kysely<unknown>, 'other'));
+    assert.deepEqual(await migrateToLatest(db, migrations), []);
+    assert.deepEqual(await migrateToLatest(db, other, otherTables), []);
+  });
 });

@@ -26,15 +26,25 @@ export class MigrationError extends InternalError {
   }
 }
 
+/** Where a service keeps its migration bookkeeping. */
+export interface MigrationTables {
+  /** Applied migrations; Kysely's default is `kysely_migration`. */
+  readonly migrationTableName: string;
+  /** The migration lock; Kysely's default is `kysely_migration_lock`. */
+  readonly migrationLockTableName: string;
+}
+
 /**
  * Applies every pending migration and returns the names applied (empty when already
  * up to date). Each migration commits in its own transaction, so on failure the
  * earlier ones stay applied, the failed one leaves nothing behind, and a
- * {@link MigrationError} names it.
+ * {@link MigrationError} names it. Services that share a database pass their own
+ * `tables`, so neither migrator sees the other's migrations as unknown ones.
  */
 export async function migrateToLatest<DB>(
   db: Kysely<DB>,
   migrations: Migrations,
+  tables?: MigrationTables,
 ): Promise<string[]> {
   // Kysely's own migrateToLatest runs the whole batch in one transaction, so one bad
   // migration would also undo the good ones before it. Stepping with migrateUp
@@ -43,6 +53,7 @@ export async function migrateToLatest<DB>(
     // The migrator only touches its own tables, so the caller's schema type is irrelevant.
     db: db as Kysely<unknown>,
     provider: { getMigrations: () => Promise.resolve({ ...migrations }) },
+    ...tables,
   });
   const applied: string[] = [];
   for (;;) {

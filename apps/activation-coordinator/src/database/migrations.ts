@@ -1,0 +1,26 @@
+import { outboxMigration } from '@caracal-deploy/invalidation-outbox';
+import { migrateToLatest, type MigrationTables, type Migrations } from '@caracal-deploy/postgres';
+import type { Kysely } from 'kysely';
+
+import { activationsMigration } from './0002-activations.migration.js';
+
+/** The coordinator's migrations, in apply order by name. */
+export const migrations: Migrations = {
+  '0001_invalidation_outbox': outboxMigration,
+  '0002_activations': activationsMigration,
+};
+
+/** Bookkeeping tables of the coordinator's migrations (admin-api keeps Kysely's defaults). */
+export const migrationTables: MigrationTables = {
+  migrationTableName: 'activation_coordinator_migration',
+  migrationLockTableName: 'activation_coordinator_migration_lock',
+};
+
+/**
+ * Applies pending coordinator migrations, one per transaction, with the
+ * coordinator's own bookkeeping tables: it shares the database with admin-api,
+ * whose migrator would otherwise see these migrations as unknown ones and refuse to run.
+ */
+export function migrateCoordinator<DB>(db: Kysely<DB>): Promise<string[]> {
+  return migrateToLatest(db, migrations, migrationTables);
+}
