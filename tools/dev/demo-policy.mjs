@@ -206,6 +206,8 @@ try {
   step(
     `simulated on the same bundle bytes through the validator: ${simulated.passed}/${tests.length} as expected`,
   );
+  // The next step of the stack (tools/dev/stack.sh) activates this version.
+  console.log(`policy-set version id: ${setVersion.body.id}`);
 } catch (error) {
   console.error(`demo failed: ${error.message}`);
   process.exitCode = 1;
