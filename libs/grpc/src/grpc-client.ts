@@ -3,13 +3,20 @@ import {
   Metadata,
   credentials,
   type CallOptions as GrpcCallOptions,
+  type ClientDuplexStream,
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import type { DescMethod, DescService } from '@bufbuild/protobuf';
+import type { DescMessage, DescMethod, DescService, MessageShape } from '@bufbuild/protobuf';
 import { create } from '@bufbuild/protobuf';
+import {
+  type DeployError,
+  FailedPreconditionError,
+  UnavailableError,
+} from '@caracal-deploy/errors';
 
-import type { CallOptions, ServiceClient } from './service-types.js';
+import { MessageQueue } from './message-queue.js';
+import type { BidiStream, CallOptions, ServiceClient } from './service-types.js';
 import { deserializer, fromServiceError, methodPath, serializer } from './wire.js';
 
 /** Options of {@link createGrpcClient}. */
@@ -53,6 +60,8 @@ export function createGrpcClient<S extends DescService>(
       methods[method.localName] = unaryCall(client, method, defaultTimeoutMs);
     } else if (method.methodKind === 'server_streaming') {
       methods[method.localName] = serverStreamingCall(client, method);
+    } else if (method.methodKind === 'bidi_streaming') {
+      methods[method.localName] = bidiStreamingCall(client, method);
     }
   }
   methods['close'] = () => client.close();
@@ -101,4 +110,88 @@ function serverStreamingCall(client: Client, method: DescMethod) {
       }
     },
   });
+}
+
+function bidiStreamingCall(client: Client, method: DescMethod) {
+  const path = methodPath(method);
+  return (options?: CallOptions): BidiStream<DescMessage, DescMessage> => {
+    const call: ClientDuplexStream<
+      MessageShape<DescMessage>,
+      MessageShape<DescMessage>
+    > = client.makeBidiStreamRequest(
+      path,
+      serializer(method.input),
+      deserializer(method.output),
+      metadataOf(options),
+      // Like server streams, bidi streams are long-lived: only an explicit timeout bounds them.
+      grpcOptions(options?.timeoutMs),
+    );
+    const queue = new MessageQueue<MessageShape<DescMessage>>(call);
+    let failure: DeployError | undefined;
+    let over = false;
+    let halfClosed = false;
+    // Listening at once keeps an early failure from becoming an unhandled 'error' event.
+    call.on('data', (response: MessageShape<DescMessage>) => queue.push(response));
+    call.on('error', (error: Error) => {
+      if (failure) return;
+      // grpc-js reports the call's status; anything else is the local stream giving up.
+      failure =
+        typeof (error as Partial<ServiceError>).code === 'number'
+          ? fromServiceError(error as ServiceError)
+          : new UnavailableError(`${path}: ${error.message}`, { cause: error });
+      queue.fail(failure);
+    });
+    call.on('end', () => queue.end());
+    // Sends not yet taken by grpc-js when the call ends must not wait forever.
+    const unsent = new Set<(error: DeployError) => void>();
+    call.on('status', () => {
+      over = true;
+      options?.signal?.removeEventListener('abort', onAbort);
+      const error = failure ?? new FailedPreconditionError(`${path}: the call has ended`);
+      for (const reject of unsent) reject(error);
+      unsent.clear();
+    });
+    const onAbort = () => call.cancel();
+    options?.signal?.addEventListener('abort', onAbort, { once: true });
+
+    return {
+      send(request) {
+        if (over)
+          return Promise.reject(
+            failure ?? new FailedPreconditionError(`${path}: the call has ended`),
+          );
+        if (halfClosed)
+          return Promise.reject(new FailedPreconditionError(`${path}: send after end()`));
+        return new Promise<void>((resolve, reject) => {
+          unsent.add(reject);
+          call.write(create(method.input, request), (error: Error | null | undefined) => {
+            unsent.delete(reject);
+            if (!error) resolve();
+            else
+              reject(
+                failure ?? new UnavailableError(`${path}: ${error.message}`, { cause: error }),
+              );
+          });
+        });
+      },
+      end() {
+        if (halfClosed || over) return;
+        halfClosed = true;
+        call.end();
+      },
+      responses: {
+        async *[Symbol.asyncIterator]() {
+          try {
+            yield* queue;
+          } finally {
+            // Leaving the loop early (break/return) must not leave the call open.
+            if (!queue.closed) call.cancel();
+          }
+        },
+      },
+      cancel() {
+        call.cancel();
+      },
+    };
+  };
 }

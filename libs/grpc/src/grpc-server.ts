@@ -1,7 +1,8 @@
-import { once } from 'node:events';
+import { type EventEmitter, once } from 'node:events';
 import {
   Server,
   ServerCredentials,
+  type ServerDuplexStream,
   type ServerUnaryCall,
   type ServerWritableStream,
   type UntypedHandleCall,
@@ -15,6 +16,7 @@ import {
 } from '@bufbuild/protobuf';
 import { InvalidArgumentError, toDeployError, type DeployError } from '@caracal-deploy/errors';
 
+import { MessageQueue } from './message-queue.js';
 import type { CallContext, ServiceImpl } from './service-types.js';
 import { grpcServiceDefinition, metadataRecord, methodPath, toServiceError } from './wire.js';
 
@@ -34,6 +36,10 @@ export interface GrpcServerOptions {
 }
 
 type AnyHandler = (request: unknown, context: CallContext) => unknown;
+
+/** What every kind of server call offers: metadata, peer and the `cancelled` event. */
+type SurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getPeer'> &
+  Pick<EventEmitter, 'once' | 'off'>;
 
 /**
  * A grpc-js server whose messages are encoded and decoded by the generated
@@ -59,6 +65,8 @@ export class GrpcServer {
       if (method.methodKind === 'unary') handlers[method.localName] = this.unary(method, bound);
       else if (method.methodKind === 'server_streaming')
         handlers[method.localName] = this.serverStreaming(method, bound);
+      else if (method.methodKind === 'bidi_streaming')
+        handlers[method.localName] = this.bidiStreaming(method, bound);
       else
         throw new InvalidArgumentError(
           `${methodPath(method)}: ${method.methodKind} is not supported`,
@@ -105,9 +113,7 @@ export class GrpcServer {
     });
   }
 
-  private context(
-    call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
-  ): {
+  private context(call: SurfaceCall): {
     context: CallContext;
     done: () => void;
   } {
@@ -153,26 +159,42 @@ export class GrpcServer {
   private serverStreaming(method: DescMethod, handler: AnyHandler): UntypedHandleCall {
     return (call: ServerWritableStream<unknown, unknown>) => {
       const { context, done } = this.context(call);
-      const pump = async () => {
-        const responses = handler(call.request, context) as AsyncIterable<
-          MessageInitShape<DescMethod['output']>
-        >;
-        for await (const response of responses) {
-          if (context.signal.aborted) break;
-          if (!call.write(create(method.output, response))) {
-            await once(call, 'drain', { signal: context.signal });
-          }
-        }
-        call.end();
-      };
-      pump()
-        .catch((thrown: unknown) => {
-          // A cancelled call has no one left to tell; anything else ends the stream with its status.
-          if (!context.signal.aborted)
-            call.emit('error', toServiceError(this.failure(method, thrown)));
-          else call.end();
-        })
-        .finally(done);
+      void this.pump(method, call, context, () => handler(call.request, context)).finally(done);
     };
+  }
+
+  private bidiStreaming(method: DescMethod, handler: AnyHandler): UntypedHandleCall {
+    return (call: ServerDuplexStream<unknown, unknown>) => {
+      const { context, done } = this.context(call);
+      const requests = new MessageQueue<unknown>(call);
+      call.on('data', (request: unknown) => requests.push(request));
+      call.once('end', () => requests.end());
+      // A cancelled call ends the request stream so handlers looping over it return.
+      context.signal.addEventListener('abort', () => requests.end(), { once: true });
+      void this.pump(method, call, context, () => handler(requests, context)).finally(done);
+    };
+  }
+
+  /** Writes a handler's responses with backpressure, then ends the call with OK or the error. */
+  private async pump(
+    method: DescMethod,
+    call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+    context: CallContext,
+    start: () => unknown,
+  ): Promise<void> {
+    try {
+      const responses = start() as AsyncIterable<MessageInitShape<DescMethod['output']>>;
+      for await (const response of responses) {
+        if (context.signal.aborted) break;
+        if (!call.write(create(method.output, response))) {
+          await once(call, 'drain', { signal: context.signal });
+        }
+      }
+      call.end();
+    } catch (thrown: unknown) {
+      // A cancelled call has no one left to tell; anything else ends the stream with its status.
+      if (!context.signal.aborted) call.emit('error', toServiceError(this.failure(method, thrown)));
+      else call.end();
+    }
   }
 }

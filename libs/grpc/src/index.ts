@@ -6,5 +6,11 @@ export { GrpcModule, GrpcServerHost, GrpcService } from './grpc.module.js';
 export type { GrpcModuleOptions } from './grpc.module.js';
 export { HealthChecker, HealthGrpcService, HealthModule, nowUnixNanos } from './health.js';
 export type { HealthIndicator, HealthModuleOptions, ServiceInfo } from './health.js';
-export type { CallContext, CallOptions, ServiceClient, ServiceImpl } from './service-types.js';
+export type {
+  BidiStream,
+  CallContext,
+  CallOptions,
+  ServiceClient,
+  ServiceImpl,
+} from './service-types.js';
 export { grpcServiceDefinition } from './wire.js';
