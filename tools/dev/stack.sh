@@ -23,6 +23,7 @@ control_plane=(
   "admin-api|apps/admin-api/dist/main.js|127.0.0.1:50070|9470|CARACAL_ADMIN_GRPC_ADDRESS=127.0.0.1:50070|CARACAL_ADMIN_METRICS_PORT=9470|CARACAL_ADMIN_HTTP_PORT=8470"
   "activation-coordinator|apps/activation-coordinator/dist/main.js|127.0.0.1:50071|9471|CARACAL_COORDINATOR_GRPC_ADDRESS=127.0.0.1:50071|CARACAL_COORDINATOR_METRICS_PORT=9471"
   "rollback-controller|apps/rollback-controller/dist/main.js|127.0.0.1:50072|9472|CARACAL_ROLLBACK_GRPC_ADDRESS=127.0.0.1:50072|CARACAL_ROLLBACK_METRICS_PORT=9472"
+  "verification-aggregator|apps/verification-aggregator/dist/main.js|127.0.0.1:50073|9473|CARACAL_VERIFIER_GRPC_ADDRESS=127.0.0.1:50073|CARACAL_VERIFIER_METRICS_PORT=9473"
 )
 
 # Per region r (0, 1): two STS replicas and a Gateway in front of the demo upstream.
@@ -72,6 +73,7 @@ data_plane_specs() {
       echo "sts-${regions[$r]}-$i|apps/sts/dist/main.js|127.0.0.1:$(sts_grpc_port "$r" "$i")|$(sts_metrics_port "$r" "$i")"
     done
     echo "gateway-${regions[$r]}|apps/gateway/dist/main.js|127.0.0.1:$((50091 + r))|$((9500 + r))"
+    echo "canary-${regions[$r]}|apps/canary-agent/dist/main.js|127.0.0.1:$((50074 + r))|$((9474 + r))"
   done
 }
 
@@ -109,6 +111,18 @@ start_data_plane() {
       "CARACAL_GATEWAY_STS_ADDRESSES=$addresses" \
       "CARACAL_GATEWAY_STS_JWKS_URLS=$jwks" \
       "CARACAL_GATEWAY_TOKEN_ISSUER=$issuer"
+    # The region's canary probes through its Gateway and reports to the verification-aggregator.
+    start_service "canary-$region" apps/canary-agent/dist/main.js "$((9474 + r))" \
+      "CARACAL_CANARY_REGION=$region" \
+      "CARACAL_CANARY_AGENT_ID=canary-$region" \
+      "CARACAL_CANARY_GATEWAY_URL=http://127.0.0.1:$(gateway_http_port "$r")" \
+      "CARACAL_CANARY_STS_TOKEN_URL=$issuer/oauth/2/token" \
+      "CARACAL_CANARY_ROUTES=$routes" \
+      "CARACAL_CANARY_PROBES_FILE=$root/tools/dev/canary-probes.json" \
+      "CARACAL_CANARY_ZONE=$zone" \
+      "CARACAL_CANARY_INTERVAL_MS=2000" \
+      "CARACAL_CANARY_METRICS_PORT=$((9474 + r))" \
+      "CARACAL_CANARY_GRPC_ADDRESS=127.0.0.1:$((50074 + r))"
   done
 }
 
@@ -161,6 +175,8 @@ case ${1:-up} in
     node tools/dev/demo-gateway.mjs "$zone" \
       "eu|http://127.0.0.1:$(gateway_http_port 0)|http://127.0.0.1:$(sts_http_port 0 0)" \
       "us|http://127.0.0.1:$(gateway_http_port 1)|http://127.0.0.1:$(sts_http_port 1 0)"
+    say "canary probes in both regions, joined to their audit events by the verification-aggregator"
+    node tools/dev/demo-canary.mjs "eu|http://127.0.0.1:9474/metrics" "us|http://127.0.0.1:9475/metrics"
     echo
     bash tools/infra/infra.sh status
     echo

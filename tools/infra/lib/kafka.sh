@@ -146,3 +146,20 @@ kafka_tool() {
   kafka_installed || die "kafka: not installed; run 'infra.sh up kafka' first"
   "$(java_bin)" -Xmx256m -Dlog4j2.level=WARN -cp "$KAFKA_LIBS/*" "$@"
 }
+
+# The topics Caracal Deploy's services read and write, created up front as a
+# production cluster would have them (a consumer of a topic that does not exist
+# yet has nothing to follow). A marker in the data directory skips the JVM call
+# on later runs; wiping the data removes the marker too.
+KAFKA_TOPICS=(caracal.audit.events caracal.decision.logs)
+kafka_after_ready() {
+  local marker=$KAFKA_DATA/.caracal-topics topic
+  [[ -f $marker ]] && return 0
+  for topic in "${KAFKA_TOPICS[@]}"; do
+    kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$(kafka_address)" \
+      --create --if-not-exists --topic "$topic" --partitions 3 --replication-factor 1 \
+      >>"$(log_file kafka)" 2>&1 || die "kafka: could not create topic $topic"
+  done
+  touch "$marker"
+  log "kafka: topics ${KAFKA_TOPICS[*]} ready"
+}
