@@ -8,12 +8,11 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { createDatabase, migrateToLatest } from '@caracal-deploy/postgres';
+import { createDatabase, ensureDatabase, migrateToLatest } from '@caracal-deploy/postgres';
 import type { Kysely } from 'kysely';
 
 import { ROLLBACK_CONFIG, type RollbackConfig } from './config/rollback.config.js';
 import { CoordinatorClient } from './coordinator/coordinator.client.js';
-import { ensureDatabase } from './database/ensure-database.js';
 import { migrations } from './database/migrations.js';
 import { ROLLBACK_DB, RollbackRepository } from './database/rollback.repository.js';
 import type { RollbackDatabase } from './database/rollback.schema.js';
@@ -29,7 +28,10 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.config.createDatabase && (await ensureDatabase(this.config.postgresUrl))) {
+    if (
+      this.config.createDatabase &&
+      (await ensureDatabase(this.config.postgresUrl, 'rollback-controller'))
+    ) {
       this.logger.log('created the rollback database');
     }
     if (!this.config.migrateOnStart) return;

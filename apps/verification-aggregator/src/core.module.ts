@@ -8,12 +8,11 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { createDatabase, migrateToLatest } from '@caracal-deploy/postgres';
+import { createDatabase, ensureDatabase, migrateToLatest } from '@caracal-deploy/postgres';
 import type { Kysely } from 'kysely';
 
 import { VERIFIER_CONFIG, type VerifierConfig } from './config/verifier.config.js';
 import { CoordinatorClient } from './coordinator/coordinator.client.js';
-import { ensureDatabase } from './database/ensure-database.js';
 import { migrations } from './database/migrations.js';
 import { VERIFICATION_DB, VerificationRepository } from './database/verification.repository.js';
 import type { VerificationDatabase } from './database/verification.schema.js';
@@ -32,7 +31,10 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.config.createDatabase && (await ensureDatabase(this.config.postgresUrl))) {
+    if (
+      this.config.createDatabase &&
+      (await ensureDatabase(this.config.postgresUrl, 'verification-aggregator'))
+    ) {
       this.logger.log('created the verification database');
     }
     if (!this.config.migrateOnStart) return;

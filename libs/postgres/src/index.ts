@@ -1,5 +1,6 @@
 export { createDatabase } from './database.js';
 export type { DatabaseOptions } from './database.js';
+export { ensureDatabase } from './ensure-database.js';
 export { MigrationError, migrateToLatest } from './migrate.js';
 export type { MigrationTables, Migrations } from './migrate.js';
 export type { Migration } from 'kysely';

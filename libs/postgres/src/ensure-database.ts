@@ -1,5 +1,6 @@
-import { createDatabase } from '@caracal-deploy/postgres';
 import { sql } from 'kysely';
+
+import { createDatabase } from './database.js';
 
 /** PostgreSQL's SQLSTATE of a connection error, if it has one. */
 function sqlState(error: unknown): string | undefined {
@@ -9,11 +10,12 @@ function sqlState(error: unknown): string | undefined {
 
 /**
  * Creates the database `url` names when it does not exist yet (connecting to
- * the server's `postgres` database to do so). Resolves true when it created it.
- * A concurrent creation by another replica counts as success.
+ * the server's `postgres` database to do so), for services that keep their
+ * state in a database of their own. Resolves true when it created it. A
+ * concurrent creation by another replica counts as success.
  */
-export async function ensureDatabase(url: string): Promise<boolean> {
-  const probe = createDatabase(url, { maxConnections: 1, applicationName: 'rollback-controller' });
+export async function ensureDatabase(url: string, applicationName: string): Promise<boolean> {
+  const probe = createDatabase(url, { maxConnections: 1, applicationName });
   try {
     await sql`select 1`.execute(probe);
     return false;
@@ -23,20 +25,18 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   } finally {
     await probe.destroy();
   }
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
   const maintenance = new URL(url);
   maintenance.pathname = '/postgres';
-  const admin = createDatabase(maintenance.toString(), {
-    maxConnections: 1,
-    applicationName: 'rollback-controller',
-  });
+  const admin = createDatabase(maintenance.toString(), { maxConnections: 1, applicationName });
   try {
     await sql`create database ${sql.id(name)}`.execute(admin);
     return true;
   } catch (error) {
-    // 42P04 duplicate_database: another replica created it first.
-    if (sqlState(error) === '42P04') return false;
+    // Another replica created it first: 42P04 duplicate_database when its
+    // creation had committed, 23505 unique_violation when both ran at once.
+    const state = sqlState(error);
+    if (state === '42P04' || state === '23505') return false;
     throw error;
   } finally {
     await admin.destroy();
