@@ -9,7 +9,7 @@ import type { GatewayConfig } from './config/gateway.config.js';
 import { StsPool } from './decision/sts-pool.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { GatewayHttpServer } from './proxy/gateway.http-server.js';
-import { RouteTable } from './routing/route-table.js';
+import { RouteTable } from '@caracal-deploy/gateway-routes';
 
 /** Injection token of the Gateway's {@link GatewayCore}. */
 export const GATEWAY_CORE = Symbol('GATEWAY_CORE');

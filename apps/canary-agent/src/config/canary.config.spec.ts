@@ -26,6 +26,7 @@ describe('canary-agent configuration', () => {
       CARACAL_CANARY_ROUTES: JSON.stringify([
         {
           prefix: '/orders/',
+          upstream: 'http://127.0.0.1:9000/orders/',
           resource: { identifier: 'resource://orders' },
           operations: { GET: 'read' },
         },

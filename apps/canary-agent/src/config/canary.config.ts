@@ -9,7 +9,7 @@ import {
 } from '@caracal-deploy/config';
 import { z } from 'zod';
 
-import { routesSchema, type GatewayRoute } from '../probes/gateway-routes.js';
+import { routesSchema, type Route } from '@caracal-deploy/gateway-routes';
 
 const root = workspaceRoot(import.meta.url);
 
@@ -52,7 +52,7 @@ const shape = {
   /** JSON file of static probes (see the app README); unset: only probes derived from expected cases. */
   CARACAL_CANARY_PROBES_FILE: z.string().min(1).optional(),
   /**
-   * The Gateway's routes, in the Gateway's CARACAL_GATEWAY_ROUTES format (`upstream` may be left out):
+   * The Gateway's routes: the same document as its CARACAL_GATEWAY_ROUTES (libs/gateway-routes);
    * expected cases become probes through them (resource identifier → route, action → method).
    */
   CARACAL_CANARY_ROUTES: routesSchema,
@@ -111,7 +111,7 @@ export interface CanaryConfig {
     readonly ttlSeconds: number;
   };
   readonly probesFile: string | undefined;
-  readonly routes: readonly GatewayRoute[];
+  readonly routes: readonly Route[];
   /** The zone of static probes that name none. */
   readonly zone: string;
   /** Undefined when no expected cases are read (no Admin API URL, token or policy set). */

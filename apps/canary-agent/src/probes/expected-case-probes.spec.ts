@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { deriveProbes, type ExpectedCase } from './expected-case-probes.js';
-import { routesSchema } from './gateway-routes.js';
+import { routesSchema } from '@caracal-deploy/gateway-routes';
 
 const routes = routesSchema.parse(
   JSON.stringify([
@@ -17,6 +17,7 @@ const routes = routesSchema.parse(
     },
     {
       prefix: '/billing',
+      upstream: 'http://127.0.0.1:9001/',
       resource: { identifier: 'resource://billing' },
       operations: { GET: 'read' },
     },

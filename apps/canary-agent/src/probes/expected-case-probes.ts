@@ -1,5 +1,10 @@
 import type { ExpectedDecision, Probe } from './probe.js';
-import { routeOf, type GatewayRoute, type RouteOperation } from './gateway-routes.js';
+import {
+  RouteTable,
+  unsafePathReason,
+  type Operation,
+  type Route,
+} from '@caracal-deploy/gateway-routes';
 
 /** One expected case of a policy set, as the Admin API returns it. */
 export interface ExpectedCase {
@@ -92,14 +97,6 @@ function sessionIdOf(session: Record<string, unknown>): string {
   return text(session['id'], 'session.id');
 }
 
-function unsafePath(path: string): boolean {
-  return (
-    /%(2e|2f|5c|00)/i.test(path) ||
-    path.includes('\\') ||
-    path.split('/').some((segment) => segment === '.' || segment === '..')
-  );
-}
-
 function sameSet(a: readonly unknown[], b: readonly string[]): boolean {
   return a.length === b.length && b.every((item) => a.includes(item));
 }
@@ -110,20 +107,21 @@ function sameSet(a: readonly unknown[], b: readonly string[]): boolean {
  * resource whose operation id is the action id, at the route's prefix.
  */
 function locate(
-  routes: readonly GatewayRoute[],
+  routes: readonly Route[],
   identifier: string,
   action: Record<string, unknown>,
-): { route: GatewayRoute; method: string; path: string; operation: RouteOperation } {
+): { route: Route; method: string; path: string; operation: Operation } {
   const actionId = text(action['id'], 'action.id');
   const method = action['method'];
   const path = action['path'];
   if (method !== undefined || path !== undefined) {
     const upper = text(method, 'action.method').toUpperCase();
     const at = text(path, 'action.path');
-    if (!at.startsWith('/') || unsafePath(at)) {
+    // The Gateway refuses such paths before routing (see unsafePathReason).
+    if (unsafePathReason(at) !== undefined) {
       throw new Unmappable(`action.path ${JSON.stringify(at)} is not a path the Gateway routes`);
     }
-    const route = routeOf(routes, at);
+    const route = new RouteTable(routes).match(at);
     if (!route) throw new Unmappable(`no Gateway route serves action.path ${at}`);
     if (route.resource.identifier !== identifier) {
       throw new Unmappable(
@@ -163,7 +161,7 @@ function locate(
 }
 
 /** The probe of one case, or throws {@link Unmappable} saying why it cannot be one. */
-function probeOf(testCase: ExpectedCase, routes: readonly GatewayRoute[], zone: string): Probe {
+function probeOf(testCase: ExpectedCase, routes: readonly Route[], zone: string): Probe {
   const input = record(testCase.input, 'input');
   onlyGatewayFields(input, '');
   const principal = record(input['principal'], 'principal');
@@ -286,7 +284,7 @@ function probeOf(testCase: ExpectedCase, routes: readonly GatewayRoute[], zone: 
  */
 export function deriveProbes(
   cases: readonly ExpectedCase[],
-  routes: readonly GatewayRoute[],
+  routes: readonly Route[],
   zone: string,
 ): DerivedProbes {
   const probes: Probe[] = [];

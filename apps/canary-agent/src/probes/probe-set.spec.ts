@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
-import { routesSchema } from './gateway-routes.js';
+import { routesSchema } from '@caracal-deploy/gateway-routes';
 import type { Probe } from './probe.js';
 import { ProbeSet } from './probe-set.js';
 
@@ -11,6 +11,7 @@ const routes = routesSchema.parse(
   JSON.stringify([
     {
       prefix: '/orders',
+      upstream: 'http://127.0.0.1:9000/orders/',
       resource: { identifier: 'resource://orders' },
       operations: { GET: { id: 'orders.read', scope: 'read' } },
     },

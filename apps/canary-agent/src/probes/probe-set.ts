@@ -1,7 +1,7 @@
 import type { ExpectedCasesSource } from '../config/canary.config.js';
 import { deriveProbes, type UnmappedCase } from './expected-case-probes.js';
 import { fetchExpectedCases } from './expected-cases.client.js';
-import type { GatewayRoute } from './gateway-routes.js';
+import type { Route } from '@caracal-deploy/gateway-routes';
 import type { Probe } from './probe.js';
 
 /** Where a {@link ProbeSet} logs. */
@@ -13,7 +13,7 @@ export interface ProbeSetLogger {
 /** Options of {@link ProbeSet}. */
 export interface ProbeSetOptions {
   readonly staticProbes: readonly Probe[];
-  readonly routes: readonly GatewayRoute[];
+  readonly routes: readonly Route[];
   /** Undefined: only static probes. */
   readonly expectedCases: ExpectedCasesSource | undefined;
   readonly timeoutMs: number;

@@ -1,6 +1,6 @@
 import { env, loadConfig, type ConfigSource } from '@caracal-deploy/config';
 
-import { routesSchema, type Route } from '../routing/route-table.js';
+import { routesSchema, type Route } from '@caracal-deploy/gateway-routes';
 
 const shape = {
   /** Region this Gateway serves (one Gateway per region), in logs and health. */

@@ -1,5 +1,5 @@
 import type { AccessClaims } from '../auth/access-token.js';
-import type { Operation, RouteResource } from '../routing/route-table.js';
+import type { Operation, RouteResource } from '@caracal-deploy/gateway-routes';
 
 /** Schema version of the Caracal policy input the Gateway sends to `StsService.Decide`. */
 export const policyInputSchemaVersion = '2026-05-20';

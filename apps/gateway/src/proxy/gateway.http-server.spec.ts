@@ -16,7 +16,7 @@ import { Registry } from 'prom-client';
 import { TokenRefusal, accessClaims } from '../auth/access-token.js';
 import type { DecideOutcome } from '../decision/sts-pool.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import { RouteTable, routesSchema } from '../routing/route-table.js';
+import { RouteTable, routesSchema } from '@caracal-deploy/gateway-routes';
 import { GatewayHttpServer } from './gateway.http-server.js';
 
 interface Seen {

@@ -23,7 +23,7 @@ import {
   upstreamPath,
   type Route,
   type RouteTable,
-} from '../routing/route-table.js';
+} from '@caracal-deploy/gateway-routes';
 import {
   decisionHeaders,
   forwardableHeaders,
