@@ -5,9 +5,14 @@ import { MetricsModule } from '@caracal-deploy/metrics';
 
 import { ActivationMonitor } from './activation/activation-monitor.js';
 import { ActivationGrpcService } from './activation/activation.grpc-service.js';
-import { NoVerificationVerdicts, VERIFICATION_VERDICTS } from './activation/last-known-good.js';
+import { VERIFICATION_VERDICTS } from './activation/last-known-good.js';
 import type { CoordinatorConfig } from './config/coordinator.config.js';
 import { CoreModule } from './core.module.js';
+import { DeploymentPeers } from './deployment/deployment-peers.js';
+import { DeploymentRunner } from './deployment/deployment-runner.js';
+import { DeploymentGrpcService } from './deployment/deployment.grpc-service.js';
+import { DeploymentRepository } from './deployment/deployment.repository.js';
+import { Preflight } from './deployment/preflight.js';
 import { PostgresHealthIndicator } from './health/postgres.health-indicator.js';
 import { RedisHealthIndicator } from './health/redis.health-indicator.js';
 import { OutboxHost } from './outbox/outbox.host.js';
@@ -34,10 +39,16 @@ export class AppModule {
         }),
       ],
       providers: [
-        { provide: VERIFICATION_VERDICTS, useClass: NoVerificationVerdicts },
+        // Stage verdicts recorded by deployments decide the last known good version.
+        DeploymentRepository,
+        { provide: VERIFICATION_VERDICTS, useExisting: DeploymentRepository },
         ActivationMonitor,
         OutboxHost,
         ActivationGrpcService,
+        Preflight,
+        DeploymentPeers,
+        DeploymentRunner,
+        DeploymentGrpcService,
         PostgresHealthIndicator,
         RedisHealthIndicator,
       ],

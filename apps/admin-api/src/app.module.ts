@@ -10,10 +10,14 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { GrpcModule, HealthModule } from '@caracal-deploy/grpc';
 import { MetricsModule } from '@caracal-deploy/metrics';
 
+import { ActivationClient } from './activation/activation.client.js';
+import { ActivationController } from './activation/activation.controller.js';
 import { ApiTokenGuard } from './auth/api-token.guard.js';
 import { TokensController } from './auth/tokens.controller.js';
 import type { AdminConfig } from './config/admin.config.js';
 import { CoreModule } from './core.module.js';
+import { DeploymentClient } from './deployment/deployment.client.js';
+import { DeploymentController } from './deployment/deployment.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { PostgresHealthIndicator } from './health/postgres.health-indicator.js';
 import { ValidatorHealthIndicator } from './health/validator.health-indicator.js';
@@ -64,6 +68,8 @@ export class AppModule implements NestModule {
         PolicySetsController,
         BundlesController,
         SimulationController,
+        ActivationController,
+        DeploymentController,
         HistoryController,
         ImmutableVersionsController,
       ],
@@ -71,6 +77,8 @@ export class AppModule implements NestModule {
         RegistryService,
         VersionsService,
         SimulationClient,
+        ActivationClient,
+        DeploymentClient,
         PolicySimulationService,
         ExpectedCasesService,
         PostgresHealthIndicator,

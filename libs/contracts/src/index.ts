@@ -10,3 +10,4 @@ export * from './gen/caracal/deploy/v1/activation_pb.js';
 export * from './gen/caracal/deploy/v1/sts_pb.js';
 export * from './gen/caracal/deploy/v1/rollback_pb.js';
 export * from './gen/caracal/deploy/v1/verification_pb.js';
+export * from './gen/caracal/deploy/v1/deployment_pb.js';

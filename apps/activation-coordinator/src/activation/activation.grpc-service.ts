@@ -28,7 +28,11 @@ import {
 } from './activation-requests.js';
 import { activationMessage } from './activation-status.js';
 import { ActivationRepository, type BindingRow } from './activation.repository.js';
-import { VERIFICATION_VERDICTS, type VerificationVerdicts } from './last-known-good.js';
+import {
+  VERIFICATION_VERDICTS,
+  lastKnownGood,
+  type VerificationVerdicts,
+} from './last-known-good.js';
 
 const requireValid = (violations: ReturnType<typeof zoneViolations>): void => {
   if (violations.length > 0)
@@ -115,19 +119,15 @@ export class ActivationGrpcService implements ServiceImpl<typeof ActivationServi
     requireValid(zoneViolations('zone_id', request.zoneId));
     await this.repository.requireZone(request.zoneId);
     const current = await this.repository.binding(request.zoneId);
-    // Not known good: versions with a failed verdict, and versions rolled back from.
-    const [failed, rolledBack] = await Promise.all([
-      this.verdicts.failedVersions(request.zoneId),
-      this.repository.rolledBackVersions(request.zoneId),
-    ]);
-    const lastKnownGood = await this.repository.lastActivatedOtherThan(
+    const known = await lastKnownGood(
+      this.repository,
+      this.verdicts,
       request.zoneId,
       current?.policy_set_version_id ?? '',
-      [...failed, ...rolledBack],
     );
     return {
       ...(current ? { current: bindingMessage(current) } : {}),
-      ...(lastKnownGood ? { lastKnownGood: activationMessage(lastKnownGood) } : {}),
+      ...(known ? { lastKnownGood: activationMessage(known) } : {}),
     };
   }
 

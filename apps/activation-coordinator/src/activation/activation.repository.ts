@@ -314,11 +314,6 @@ export class ActivationRepository {
   }
 
   /**
-   * The most recent activation of the zone that made a version other than
-   * `currentVersionId` active, skipping versions `excluded` names (those with a
-   * failed verdict).
-   */
-  /**
    * Versions a rollback moved the zone away from (by hand, on an alert or on a
    * failed verdict): never a rollback target again, whatever else they passed.
    */
@@ -336,14 +331,24 @@ export class ActivationRepository {
     );
   }
 
+  /**
+   * The most recent activation of the zone that made a version other than
+   * `currentVersionId` active, skipping versions `excluded` names (those with a
+   * failed verdict) and, when `among` is given, versions it does not name.
+   */
   async lastActivatedOtherThan(
     zoneId: string,
     currentVersionId: string,
     excluded: readonly string[],
+    among?: readonly string[],
   ): Promise<ActivationRow | undefined> {
     let query = this.db.selectFrom('activations').selectAll().where('zone_id', '=', zoneId);
     if (currentVersionId) query = query.where('policy_set_version_id', '!=', currentVersionId);
     if (excluded.length > 0) query = query.where('policy_set_version_id', 'not in', excluded);
+    if (among !== undefined) {
+      if (among.length === 0) return undefined;
+      query = query.where('policy_set_version_id', 'in', among);
+    }
     return query.orderBy('seq', 'desc').limit(1).executeTakeFirst();
   }
 

@@ -13,6 +13,8 @@ describe('loadCoordinatorConfig', () => {
     assert.equal(config.redisUrl, 'redis://127.0.0.1:16379');
     assert.match(config.postgresUrl, /^postgres:\/\//);
     assert.equal(config.outbox.maxAttempts, 8);
+    assert.equal(config.deployments.verifierAddress, '127.0.0.1:50073');
+    assert.equal(config.deployments.rollbackAddress, '127.0.0.1:50072');
   });
 
   it('names the bad key', () => {

@@ -35,6 +35,24 @@ const shape = {
   CARACAL_COORDINATOR_OUTBOX_RETRY_MAX_MS: env.positiveInt(10_000),
   /** Safety-net poll of the outbox when no NOTIFY arrives, ms. */
   CARACAL_COORDINATOR_OUTBOX_POLL_MS: env.positiveInt(1_000),
+  /** The verification aggregator's `VerificationService` (`host:port`): stage verdicts. */
+  CARACAL_VERIFIER_GRPC_ADDRESS: env.string('127.0.0.1:50073'),
+  /** The rollback controller's `RollbackService` (`host:port`): rolls touched zones back. */
+  CARACAL_ROLLBACK_GRPC_ADDRESS: env.string('127.0.0.1:50072'),
+  /**
+   * A coordinator replica runs a deployment while it holds the deployment's lease, ms;
+   * after a crash another replica (or the restarted one) resumes it once the lease expires.
+   */
+  CARACAL_COORDINATOR_DEPLOYMENT_LEASE_MS: env.positiveInt(10_000),
+  /** Policy age every live replica of a target zone must be under at pre-flight, s (the STS alert threshold). */
+  CARACAL_COORDINATOR_PREFLIGHT_MAX_POLICY_AGE_SECONDS: env.positiveInt(30),
+  /** Attempts of a rollback call the rollback controller fails with a retryable error before the zone is reported as not rolled back. */
+  CARACAL_COORDINATOR_ROLLBACK_ATTEMPTS: env.positiveInt(10),
+  /**
+   * A verifying stage with no pass or fail this long after its bake and the verifier's own
+   * timeout fails (an unreachable verifier never lets a stage pass), ms.
+   */
+  CARACAL_COORDINATOR_VERDICT_GRACE_MS: env.positiveInt(60_000),
 };
 
 /** Validated configuration of the activation coordinator. */
@@ -55,6 +73,14 @@ export interface CoordinatorConfig {
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
     readonly pollIntervalMs: number;
+  };
+  readonly deployments: {
+    readonly verifierAddress: string;
+    readonly rollbackAddress: string;
+    readonly leaseMs: number;
+    readonly preflightMaxPolicyAgeSeconds: number;
+    readonly rollbackAttempts: number;
+    readonly verdictGraceMs: number;
   };
 }
 
@@ -81,6 +107,14 @@ export function loadCoordinatorConfig(source?: ConfigSource): CoordinatorConfig 
       retryBaseMs: c.CARACAL_COORDINATOR_OUTBOX_RETRY_BASE_MS,
       retryMaxMs: c.CARACAL_COORDINATOR_OUTBOX_RETRY_MAX_MS,
       pollIntervalMs: c.CARACAL_COORDINATOR_OUTBOX_POLL_MS,
+    },
+    deployments: {
+      verifierAddress: c.CARACAL_VERIFIER_GRPC_ADDRESS,
+      rollbackAddress: c.CARACAL_ROLLBACK_GRPC_ADDRESS,
+      leaseMs: c.CARACAL_COORDINATOR_DEPLOYMENT_LEASE_MS,
+      preflightMaxPolicyAgeSeconds: c.CARACAL_COORDINATOR_PREFLIGHT_MAX_POLICY_AGE_SECONDS,
+      rollbackAttempts: c.CARACAL_COORDINATOR_ROLLBACK_ATTEMPTS,
+      verdictGraceMs: c.CARACAL_COORDINATOR_VERDICT_GRACE_MS,
     },
   };
 }

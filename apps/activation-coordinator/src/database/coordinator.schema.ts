@@ -39,10 +39,65 @@ export interface ActivationsTable {
   finished_at: Date | null;
 }
 
+/** Stored names of deployment states. */
+export type StoredDeploymentState =
+  | 'preflight'
+  | 'running'
+  | 'paused'
+  | 'rolling_back'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled_back'
+  | 'aborted';
+
+/** One deployment: its document (see `deployment-model.ts`) and the lease of the replica running it. */
+export interface DeploymentsTable {
+  id: string;
+  seq: Seq;
+  policy_set_version_id: string;
+  zones: string[];
+  state: StoredDeploymentState;
+  document: ColumnType<unknown, string, string>;
+  idempotency_key: string;
+  /** Hash of the request, so a reused idempotency key with another request is refused. */
+  request_sha256: string;
+  runner: string | null;
+  lease_until: Date | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  finished_at: Date | null;
+}
+
+/** One recorded state change of a deployment; append-only. */
+export interface DeploymentEventsTable {
+  seq: Generated<string>;
+  deployment_id: string;
+  kind: string;
+  stage: string;
+  zone_id: string;
+  message: string;
+  details: ColumnType<Record<string, string>, string, never>;
+  at: Generated<Date>;
+}
+
+/** A stage's verdict for one zone and the version it deployed there. */
+export interface StageVerdictsTable {
+  deployment_id: string;
+  stage: string;
+  zone_id: string;
+  policy_set_version_id: string;
+  passed: boolean;
+  evidence: string;
+  at: Generated<Date>;
+}
+
 /** The coordinator's own tables (and the outbox it shares a transaction with). */
 export interface CoordinatorTables extends OutboxDatabase {
   zone_bindings: ZoneBindingsTable;
   activations: ActivationsTable;
+  deployments: DeploymentsTable;
+  deployment_events: DeploymentEventsTable;
+  stage_verdicts: StageVerdictsTable;
 }
 
 // The registry belongs to admin-api; the coordinator only reads these columns of it.
@@ -65,6 +120,7 @@ export interface RegistryPolicySetVersionsView {
   id: ColumnType<string, never, never>;
   policy_set_id: ColumnType<string, never, never>;
   manifest_sha256: ColumnType<string, never, never>;
+  manifest: ColumnType<RegistryManifestView, never, never>;
 }
 
 /** `verdicts` (read-only): the validator's answers, append-only; the latest one counts. */
@@ -81,8 +137,34 @@ export interface RegistryBundlesView {
   revision: ColumnType<string, never, never>;
 }
 
+/** `expected_case_lists` (read-only): a policy set's declared cases, by revision. */
+export interface RegistryExpectedCaseListsView {
+  id: ColumnType<string, never, never>;
+  policy_set_id: ColumnType<string, never, never>;
+  revision: ColumnType<number, never, never>;
+}
+
+/** `expected_case_runs` (read-only): one run of a case list on a version's bundle. */
+export interface RegistryExpectedCaseRunsView {
+  id: ColumnType<string, never, never>;
+  seq: Seq;
+  policy_set_version_id: ColumnType<string, never, never>;
+  expected_case_list_id: ColumnType<string, never, never>;
+  bundle_sha256: ColumnType<string, never, never>;
+  passed: ColumnType<number, never, never>;
+  failed: ColumnType<number, never, never>;
+  invalid: ColumnType<number, never, never>;
+}
+
+/** `policy_set_versions.manifest` (read-only): the policy versions a set version pins. */
+export interface RegistryManifestView {
+  readonly policy_versions: readonly { readonly policy: string; readonly content_sha256: string }[];
+}
+
 /** Everything the coordinator's queries see. */
 export interface CoordinatorDatabase extends CoordinatorTables {
+  expected_case_lists: RegistryExpectedCaseListsView;
+  expected_case_runs: RegistryExpectedCaseRunsView;
   zones: RegistryZonesView;
   policy_sets: RegistryPolicySetsView;
   policy_set_versions: RegistryPolicySetVersionsView;

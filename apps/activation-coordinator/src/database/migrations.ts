@@ -3,11 +3,13 @@ import { migrateToLatest, type MigrationTables, type Migrations } from '@caracal
 import type { Kysely } from 'kysely';
 
 import { activationsMigration } from './0002-activations.migration.js';
+import { deploymentsMigration } from './0003-deployments.migration.js';
 
 /** The coordinator's migrations, in apply order by name. */
 export const migrations: Migrations = {
   '0001_invalidation_outbox': outboxMigration,
   '0002_activations': activationsMigration,
+  '0003_deployments': deploymentsMigration,
 };
 
 /** Bookkeeping tables of the coordinator's migrations (admin-api keeps Kysely's defaults). */

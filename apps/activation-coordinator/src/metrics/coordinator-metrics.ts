@@ -17,6 +17,8 @@ export class CoordinatorMetrics {
   readonly openActivations: Gauge<'state'>;
   /** Invalidations dead-lettered to `caracal.policy.invalidate.dead` (alert on any increase). */
   readonly outboxDeadLetters: Counter;
+  /** Deployments that ended, by final state (alert on `failed`: a zone may need an operator). */
+  readonly deploymentsEnded: Counter<'state'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.propagationSeconds = new Histogram({
@@ -50,6 +52,12 @@ export class CoordinatorMetrics {
     this.outboxDeadLetters = new Counter({
       name: 'caracal_invalidation_outbox_dead_letters_total',
       help: 'Invalidations dead-lettered to caracal.policy.invalidate.dead after their last attempt.',
+      registers: [registry],
+    });
+    this.deploymentsEnded = new Counter({
+      name: 'caracal_deployments_ended_total',
+      help: 'Staged deployments that ended, by final state (succeeded, failed, rolled_back, aborted).',
+      labelNames: ['state'],
       registers: [registry],
     });
   }

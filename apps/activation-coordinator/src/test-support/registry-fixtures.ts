@@ -113,6 +113,39 @@ export class RegistryFixtures {
     }
     return { zoneId, policySetId, versionId, manifestSha256, bundleSha256 };
   }
+
+  /**
+   * Records a run of the policy set's expected cases (revision 1, created on
+   * first use) on `version`'s bundle, as admin-api does after simulation: all
+   * passed unless `failed` is given.
+   */
+  async expectedCases(
+    version: SeededVersion,
+    options: { readonly failed?: number } = {},
+  ): Promise<void> {
+    const failed = options.failed ?? 0;
+    const cases = [
+      { name: 'reader-reads', input: {}, expected_decision: 'allow' },
+      { name: 'stranger-denied', input: {}, expected_decision: 'deny' },
+    ];
+    const existing = await this.client.query<{ id: string }>(
+      `select id from expected_case_lists where policy_set_id = $1 order by revision desc limit 1`,
+      [version.policySetId],
+    );
+    const list =
+      existing.rows.length > 0
+        ? existing
+        : await this.client.query<{ id: string }>(
+            `insert into expected_case_lists (policy_set_id, revision, cases, created_by)
+             values ($1, 1, $2, 'test') returning id`,
+            [version.policySetId, JSON.stringify(cases)],
+          );
+    await this.client.query(
+      `insert into expected_case_runs (policy_set_version_id, expected_case_list_id, bundle_sha256, passed, failed, invalid, results, created_by)
+       values ($1, $2, $3, $4, $5, 0, '[]', 'test')`,
+      [version.versionId, list.rows[0]!.id, version.bundleSha256, cases.length - failed, failed],
+    );
+  }
 }
 
 function sha(value: string): string {

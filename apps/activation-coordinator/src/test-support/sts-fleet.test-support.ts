@@ -27,6 +27,8 @@ export interface ReplicaOptions {
   readonly replicaId: string;
   readonly region: string;
   readonly zoneId: string;
+  /** Further zones the same replica serves. */
+  readonly moreZones?: readonly string[];
   readonly coordinatorAddress: string;
   readonly redisUrl?: string;
   /** Periodic binding check; long by default so only invalidations explain a switch. */
@@ -35,7 +37,7 @@ export interface ReplicaOptions {
 
 /** Bundles, an Admin API stand-in and the STS processes a test started. */
 export class StsFleet {
-  private readonly replicas: { sts: SpawnedSts; zoneId: string; redisUrl: string }[] = [];
+  private readonly replicas: { sts: SpawnedSts; zones: readonly string[]; redisUrl: string }[] = [];
   private readonly bundlesByName = new Map<string, BuiltBundle>();
   private adminUrl = '';
 
@@ -78,13 +80,15 @@ export class StsFleet {
 
   /** Starts one STS replica process for `zoneId` and waits for its first status report. */
   async start(options: ReplicaOptions, redis: Redis): Promise<SpawnedSts> {
-    this.admin.catalogs.set(options.zoneId, [
-      { identifier: 'resource://orders', id: 'res-orders', scopes: ['read'], operations: [] },
-    ]);
+    const zones = [options.zoneId, ...(options.moreZones ?? [])];
+    for (const zone of zones)
+      this.admin.catalogs.set(zone, [
+        { identifier: 'resource://orders', id: 'res-orders', scopes: ['read'], operations: [] },
+      ]);
     const redisUrl = options.redisUrl ?? settings.redisUrl;
     const sts = SpawnedSts.start(options.replicaId, {
       CARACAL_STS_REGION: options.region,
-      CARACAL_STS_ZONES: options.zoneId,
+      CARACAL_STS_ZONES: zones.join(','),
       CARACAL_STS_HTTP_PORT: '0',
       CARACAL_STS_GRPC_ADDRESS: '127.0.0.1:0',
       CARACAL_STS_METRICS_PORT: '0',
@@ -101,29 +105,30 @@ export class StsFleet {
       CARACAL_AUDIT_TOPIC: this.topics[0]!.topic,
       CARACAL_DECISION_LOG_TOPIC: this.topics[1]!.topic,
     });
-    this.replicas.push({ sts, zoneId: options.zoneId, redisUrl });
-    await waitFor(
-      async () =>
-        (await readReplicaStatuses(redis, options.zoneId)).some(
-          (status) => status.replicaId === options.replicaId,
-        )
-          ? true
-          : undefined,
-      {
-        timeoutMs: 60_000,
-        intervalMs: 50,
-        description: `STS replica ${options.replicaId} to report for ${options.zoneId}`,
-      },
-    );
+    this.replicas.push({ sts, zones, redisUrl });
+    for (const zone of zones)
+      await waitFor(
+        async () =>
+          (await readReplicaStatuses(redis, zone)).some(
+            (status) => status.replicaId === options.replicaId,
+          )
+            ? true
+            : undefined,
+        {
+          timeoutMs: 60_000,
+          intervalMs: 50,
+          description: `STS replica ${options.replicaId} to report for ${zone}`,
+        },
+      );
     return sts;
   }
 
   /** Stops every replica (removing their reports from the shared Redis) and the stand-in. */
   async close(redis?: Redis): Promise<void> {
     await Promise.all(this.replicas.map(({ sts }) => sts.stop()));
-    for (const { sts, zoneId, redisUrl } of this.replicas)
+    for (const { sts, zones, redisUrl } of this.replicas)
       if (redis && redisUrl === settings.redisUrl)
-        await redis.del(replicaStatusKey(zoneId, sts.replicaId));
+        for (const zone of zones) await redis.del(replicaStatusKey(zone, sts.replicaId));
     await Promise.all(this.topics.map((topic) => topic.delete()));
     await this.admin.close();
     await rm(this.dir, { recursive: true, force: true });

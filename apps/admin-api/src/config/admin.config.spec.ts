@@ -13,6 +13,7 @@ describe('admin-api configuration', () => {
     assert.equal(config.metricsPort, 9470);
     assert.equal(config.validatorAddress, '127.0.0.1:50061');
     assert.equal(config.coordinatorAddress, '127.0.0.1:50071');
+    assert.equal(config.rollbackAddress, '127.0.0.1:50072');
     assert.equal(config.postgresUrl, 'postgres://caracal@127.0.0.1:15432/caracal');
     assert.equal(config.maxBodyBytes, 1024 * 1024);
     assert.equal(config.maxPolicySetSize, 100);

@@ -29,6 +29,15 @@ const shape = {
    * active binding when a simulation compares a candidate against live.
    */
   CARACAL_COORDINATOR_GRPC_ADDRESS: env.string('127.0.0.1:50071'),
+  /** Deadline of one activation coordinator call (activate, status, history), ms. */
+  CARACAL_COORDINATOR_TIMEOUT_MS: env.positiveInt(10_000),
+  /** gRPC address of the rollback-controller (`host:port`): rollbacks and their record. */
+  CARACAL_ROLLBACK_GRPC_ADDRESS: env.string('127.0.0.1:50072'),
+  /**
+   * Deadline of one rollback-controller call, ms; a rollback that waits for
+   * convergence needs the controller's own convergence timeout (60 s) and some.
+   */
+  CARACAL_ROLLBACK_TIMEOUT_MS: env.positiveInt(90_000),
   /** Largest accepted request body in bytes; larger bodies get 413 (default 1 MiB). */
   CARACAL_ADMIN_MAX_BODY_BYTES: env.positiveInt(1024 * 1024),
   /** Most policy versions one policy-set version may list. */
@@ -48,6 +57,9 @@ export interface AdminConfig {
   readonly validatorTimeoutMs: number;
   readonly validatorMaxMessageBytes: number;
   readonly coordinatorAddress: string;
+  readonly coordinatorTimeoutMs: number;
+  readonly rollbackAddress: string;
+  readonly rollbackTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly maxPolicySetSize: number;
   readonly migrateOnStart: boolean;
@@ -66,6 +78,9 @@ export function loadAdminConfig(source?: ConfigSource): AdminConfig {
     validatorTimeoutMs: config.CARACAL_VALIDATOR_TIMEOUT_MS,
     validatorMaxMessageBytes: config.CARACAL_VALIDATOR_MAX_MESSAGE_BYTES,
     coordinatorAddress: config.CARACAL_COORDINATOR_GRPC_ADDRESS,
+    coordinatorTimeoutMs: config.CARACAL_COORDINATOR_TIMEOUT_MS,
+    rollbackAddress: config.CARACAL_ROLLBACK_GRPC_ADDRESS,
+    rollbackTimeoutMs: config.CARACAL_ROLLBACK_TIMEOUT_MS,
     maxBodyBytes: config.CARACAL_ADMIN_MAX_BODY_BYTES,
     maxPolicySetSize: config.CARACAL_MAX_POLICY_SET_SIZE,
     migrateOnStart: config.CARACAL_ADMIN_MIGRATE_ON_START,

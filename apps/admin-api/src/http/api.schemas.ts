@@ -414,3 +414,417 @@ export const historyView = z.object({
 export function pageOf(item: z.ZodType): z.ZodType {
   return z.object({ items: z.array(item), next_cursor: z.string().nullable() });
 }
+
+/** Path parameters of one activation of a zone. */
+export const activationParams = z.object({ zone: slug, activation: uuid });
+
+/** Query of the rollback record: the common list query plus an optional zone. */
+export const rollbacksQuery = listQuery.extend({ zone: slug.optional() });
+
+const activationReason = z.string().trim().min(1).max(1000);
+const idempotencyKey = z.string().trim().min(1).max(1000).meta({
+  description:
+    'Retries with the same key return the first activation; or send an Idempotency-Key header',
+});
+
+/**
+ * Body of `POST /v1/zones/{zone}/activations`. `expected_active_version_id` is
+ * the compare-and-set guard and has no default: the caller states which version
+ * it believes is active ("" for none), so a stale view is a 409, never a surprise.
+ */
+export const activateBody = z.strictObject({
+  policy_set_version_id: uuid,
+  expected_active_version_id: z
+    .string()
+    .refine((value) => value === '' || uuidPattern.test(value), {
+      message: 'expected the active version id (a lowercase UUID), or "" when the zone has none',
+    }),
+  idempotency_key: idempotencyKey.optional(),
+  reason: activationReason,
+});
+
+/** Body of `POST /v1/zones/{zone}/rollbacks`: back to the zone's last known good version. */
+export const rollbackBody = z.strictObject({
+  reason: activationReason,
+  expected_active_version_id: uuid.optional().meta({
+    description:
+      'Only roll back while this version is active; otherwise the answer is skipped_not_active',
+  }),
+  idempotency_key: idempotencyKey.optional(),
+  wait: z.boolean().default(false).meta({
+    description:
+      'Answer only once every live replica serves the version rolled back to (or it stalled)',
+  }),
+});
+
+/** Why an activation happened. */
+export const activationTrigger = z.enum([
+  'unspecified',
+  'manual',
+  'deployment',
+  'rollback_manual',
+  'rollback_alert',
+  'rollback_verdict',
+]);
+/** Where an activation's rollout stands; all but dispatching and converging are final. */
+export const activationState = z.enum([
+  'unspecified',
+  'dispatching',
+  'converging',
+  'converged',
+  'stalled',
+  'dead_lettered',
+  'superseded',
+]);
+
+/** One activation as recorded by the activation coordinator. */
+export const activationView = z.object({
+  id: uuid,
+  zone: slug,
+  policy_set_id: z.string(),
+  policy_set_version_id: z.string(),
+  manifest_sha256: z.string(),
+  bundle_sha256: z.string(),
+  previous_policy_set_version_id: z.string().nullable(),
+  actor: z.string(),
+  reason: z.string(),
+  trigger: activationTrigger,
+  idempotency_key: z.string(),
+  created_at: timestamp,
+});
+/** The answer of an activation request. */
+export const activateView = z.object({
+  activation: activationView,
+  replayed: z.boolean().meta({
+    description: 'True when the idempotency key had already made this activation (HTTP 200)',
+  }),
+});
+/** An activation with its outbox and per-replica progress. */
+export const activationStatusView = z.object({
+  activation: activationView,
+  state: activationState,
+  terminal: z.boolean(),
+  outbox: z.object({
+    state: z.string(),
+    attempts: z.number(),
+    last_error: z.string(),
+    published_at: timestamp.nullable(),
+  }),
+  live_replicas: z.number(),
+  serving_replicas: z.number(),
+  replicas: z.array(
+    z.object({
+      replica_id: z.string(),
+      region: z.string(),
+      revision: z.string(),
+      confirmed_at: timestamp.nullable(),
+      serving: z.boolean(),
+      lag_ms: z.number().nullable(),
+    }),
+  ),
+  regions: z.array(z.object({ region: z.string(), live: z.number(), serving: z.number() })),
+  laggards: z.array(z.string()),
+  propagation_ms: z.number().nullable(),
+});
+/** One line of a watched activation (`application/x-ndjson`). */
+export const activationWatchLine = z.discriminatedUnion('type', [
+  activationStatusView.extend({ type: z.literal('status') }),
+  errorBody.extend({ type: z.literal('error') }),
+]);
+/** One entry of a zone's activation history. */
+export const activationRecordView = z.object({
+  activation: activationView,
+  state: activationState,
+  propagation_ms: z.number().nullable(),
+});
+/** What a zone serves: the policy-set version and the bundle built from it. */
+export const activeBindingView = z.object({
+  zone: slug,
+  policy_set_id: z.string(),
+  policy_set_version_id: z.string(),
+  manifest_sha256: z.string(),
+  bundle_sha256: z.string(),
+  activation_id: z.string(),
+  activated_at: timestamp,
+});
+/** A zone's active binding and the version a rollback would activate. */
+export const zoneActivationView = z.object({
+  zone: slug,
+  active: activeBindingView.nullable(),
+  last_known_good: activationView.nullable(),
+});
+/** One rollback as recorded by the rollback-controller. */
+export const rollbackView = z.object({
+  id: z.string(),
+  zone: slug,
+  outcome: z.enum([
+    'unspecified',
+    'rolled_back',
+    'duplicate',
+    'skipped_not_active',
+    'skipped_cooldown',
+  ]),
+  trigger: activationTrigger,
+  from_policy_set_version_id: z.string().nullable(),
+  to_policy_set_version_id: z.string().nullable(),
+  activation_id: z.string().nullable(),
+  reason: z.string(),
+  actor: z.string(),
+  trigger_details: z.record(z.string(), z.string()),
+  created_at: timestamp,
+});
+/** The answer of a rollback request. */
+export const rollbackResultView = z.object({
+  rollback: rollbackView,
+  status: activationStatusView.nullable(),
+});
+
+/** Path parameters of one deployment. */
+export const deploymentParams = z.object({ deployment: uuid });
+
+/** Query of the deployment list: the common list query plus an optional target zone. */
+export const deploymentsQuery = listQuery.extend({ zone: slug.optional() });
+
+/** Query of a deployment watch: only events after this sequence number (0: from the first). */
+export const watchDeploymentQuery = z.object({
+  after_seq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+});
+
+/** Verification gates of a stage; an unset gate takes the verification aggregator's default. */
+export const verificationGates = z.strictObject({
+  min_probe_rounds_per_region: z.number().int().min(0).max(1_000_000).optional(),
+  max_transport_error_ratio: z.number().min(0).max(1).optional(),
+  max_policy_age_seconds: z.number().min(0).max(86_400).optional(),
+  timeout_seconds: z.number().int().min(0).max(86_400).optional(),
+});
+
+/** One stage of a deployment as asked for. */
+export const stageSpec = z.strictObject({
+  name: slug,
+  zones: z.array(slug).min(1).max(200),
+  regions: z.array(slug).min(1).max(100).meta({
+    description: 'Regions whose canary agents must report for the stage verdict (at least one)',
+  }),
+  bake_seconds: z.number().int().min(0).max(86_400).default(0),
+  gates: verificationGates.default({}),
+});
+
+/**
+ * Body of `POST /v1/deployments`. Beyond each field's own shape: stage names are
+ * unique, a zone belongs to one stage, and `zone_versions` and
+ * `accept_no_rollback_zones` only name zones some stage targets — each
+ * violation names its exact field, e.g. `stages[1].zones[0]`.
+ */
+export const createDeploymentBody = z
+  .strictObject({
+    policy_set_version_id: uuid.meta({
+      description: 'The version deployed; activated as is in its own zone',
+    }),
+    stages: z.array(stageSpec).min(1).max(20),
+    zone_versions: z
+      .array(z.strictObject({ zone: slug, policy_set_version_id: uuid }))
+      .max(200)
+      .default([])
+      .meta({
+        description:
+          "For each target zone other than the version's own zone: that zone's version of the same policies",
+      }),
+    accept_no_rollback_zones: z.array(slug).max(200).default([]).meta({
+      description: 'Zones allowed to have no version to roll back to (their first deployment)',
+    }),
+    reason: activationReason,
+    idempotency_key: idempotencyKey.optional(),
+  })
+  .superRefine((body, context) => {
+    const stageOfZone = new Map<string, string>();
+    const stageNames = new Set<string>();
+    body.stages.forEach((stage, s) => {
+      if (stageNames.has(stage.name)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['stages', s, 'name'],
+          message: `stage "${stage.name}" appears twice`,
+        });
+      }
+      stageNames.add(stage.name);
+      stage.zones.forEach((zone, z) => {
+        const earlier = stageOfZone.get(zone);
+        if (earlier !== undefined) {
+          context.addIssue({
+            code: 'custom',
+            path: ['stages', s, 'zones', z],
+            message: `zone "${zone}" is already in stage "${earlier}"; a zone belongs to one stage`,
+          });
+        } else stageOfZone.set(zone, stage.name);
+      });
+    });
+    const versioned = new Set<string>();
+    body.zone_versions.forEach((entry, z) => {
+      if (!stageOfZone.has(entry.zone)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['zone_versions', z, 'zone'],
+          message: `zone "${entry.zone}" is not a target of any stage`,
+        });
+      }
+      if (versioned.has(entry.zone)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['zone_versions', z, 'zone'],
+          message: `zone "${entry.zone}" appears twice`,
+        });
+      }
+      versioned.add(entry.zone);
+    });
+    body.accept_no_rollback_zones.forEach((zone, z) => {
+      if (!stageOfZone.has(zone)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['accept_no_rollback_zones', z],
+          message: `zone "${zone}" is not a target of any stage`,
+        });
+      }
+    });
+  });
+
+/** Body of pausing or resuming a deployment. */
+export const deploymentActionBody = z.strictObject({ reason: activationReason });
+
+/** Body of aborting a deployment. */
+export const abortDeploymentBody = z.strictObject({
+  reason: activationReason,
+  roll_back: z.boolean().default(false).meta({
+    description: 'Also roll back every zone the deployment activated (it then ends rolled_back)',
+  }),
+});
+
+const deploymentState = z.enum([
+  'unspecified',
+  'preflight',
+  'running',
+  'paused',
+  'rolling_back',
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'aborted',
+]);
+const verdictState = z.enum(['unspecified', 'pending', 'pass', 'fail']);
+
+/** A deployment with its pre-flight checks, stages, zones and verdicts. */
+export const deploymentView = z.object({
+  id: uuid,
+  policy_set_version_id: z.string(),
+  state: deploymentState,
+  terminal: z.boolean(),
+  preflight: z.array(
+    z.object({
+      check: z.string(),
+      zone: z.string().nullable(),
+      passed: z.boolean(),
+      evidence: z.string(),
+      details: z.record(z.string(), z.string()),
+    }),
+  ),
+  stages: z.array(
+    z.object({
+      name: z.string(),
+      regions: z.array(z.string()),
+      bake_seconds: z.number(),
+      gates: z.object({
+        min_probe_rounds_per_region: z.number(),
+        max_transport_error_ratio: z.number(),
+        max_policy_age_seconds: z.number(),
+        timeout_seconds: z.number(),
+      }),
+      state: z.enum([
+        'unspecified',
+        'pending',
+        'activating',
+        'converging',
+        'verifying',
+        'passed',
+        'failed',
+        'skipped',
+      ]),
+      zones: z.array(
+        z.object({
+          zone: z.string(),
+          policy_set_version_id: z.string(),
+          manifest_sha256: z.string(),
+          state: z.enum([
+            'unspecified',
+            'pending',
+            'activated',
+            'converged',
+            'passed',
+            'rolled_back',
+            'rollback_skipped',
+            'rollback_failed',
+          ]),
+          previous_policy_set_version_id: z.string().nullable(),
+          activation_id: z.string().nullable(),
+          live_replicas: z.number(),
+          serving_replicas: z.number(),
+          rollback_id: z.string().nullable(),
+          rolled_back_to_policy_set_version_id: z.string().nullable(),
+          detail: z.string(),
+        }),
+      ),
+      verdict: z
+        .object({
+          state: verdictState,
+          rows: z.array(
+            z.object({
+              check: z.string(),
+              state: verdictState,
+              evidence: z.string(),
+              details: z.record(z.string(), z.string()),
+            }),
+          ),
+          started_at: timestamp.nullable(),
+          decided_at: timestamp.nullable(),
+        })
+        .nullable(),
+      started_at: timestamp.nullable(),
+      finished_at: timestamp.nullable(),
+    }),
+  ),
+  zone_versions: z.array(z.object({ zone: z.string(), policy_set_version_id: z.string() })),
+  accept_no_rollback_zones: z.array(z.string()),
+  current_stage: z.number().nullable(),
+  failure_reason: z.string(),
+  paused_by: z.string(),
+  actor: z.string(),
+  reason: z.string(),
+  idempotency_key: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  finished_at: timestamp.nullable(),
+});
+/** The answer of a deployment request. */
+export const createDeploymentView = z.object({
+  deployment: deploymentView,
+  replayed: z.boolean().meta({
+    description: 'True when the idempotency key had already made this deployment (HTTP 200)',
+  }),
+});
+/** One recorded state change of a deployment. */
+export const deploymentEventView = z.object({
+  seq: z.number(),
+  kind: z.string(),
+  stage: z.string().nullable(),
+  zone: z.string().nullable(),
+  message: z.string(),
+  details: z.record(z.string(), z.string()),
+  at: timestamp,
+});
+/** One line of a watched deployment (`application/x-ndjson`). */
+export const deploymentWatchLine = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('event'),
+    event: deploymentEventView,
+    deployment: deploymentView,
+  }),
+  errorBody.extend({ type: z.literal('error') }),
+]);

@@ -118,7 +118,7 @@ export function openApiDocument(defs: readonly RouteDef[], version: string): Jso
       title: 'Caracal Deploy Admin API',
       version,
       description:
-        'Policy registry (zones, catalog, policies, immutable content-addressed versions, policy sets), validation verdicts, signed bundles, simulation of declared and expected cases, replay of recorded decisions with a gate, API tokens and history.',
+        'Policy registry (zones, catalog, policies, immutable content-addressed versions, policy sets), validation verdicts, signed bundles, simulation of declared and expected cases, replay of recorded decisions with a gate, activation (compare-and-set, idempotent, watched to convergence), rollback to the last known good version, staged deployments, API tokens and history.',
     },
     servers: [{ url: '/' }],
     security: [{ bearerAuth: [] }],
