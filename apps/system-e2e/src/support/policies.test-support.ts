@@ -16,11 +16,50 @@ const fixtures = join(
 
 /** The shared STS policy-input fixture, moved into `zone`, as JSON text. */
 export function stsInput(zone: string): string {
+  return JSON.stringify(policyInput(zone));
+}
+
+/** The shared STS policy-input fixture in `zone`, optionally asking for `scope` (also its action). */
+export function policyInput(zone: string, scope?: string): Record<string, unknown> {
   const input = JSON.parse(readFileSync(join(fixtures, 'policy-input.sts.valid.json'), 'utf8')) as {
     principal: { zone_id: string };
+    action: { id: string };
+    context: { requested_scopes: string[] };
   };
   input.principal.zone_id = zone;
-  return JSON.stringify(input);
+  if (scope !== undefined) {
+    input.action.id = scope;
+    input.context.requested_scopes = [scope];
+  }
+  return input;
+}
+
+/** POSTs `body` to `path`; a 409 (it exists from an earlier call) is fine. */
+async function ensure(baseUrl: string, token: string, path: string, body: unknown): Promise<void> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok && response.status !== 409) {
+    throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
+  }
+}
+
+/**
+ * Declares the expected cases of the zone's `main` policy set (creating the
+ * set on first use); every policy-set version pushed after this runs them.
+ */
+export async function putExpectedCases(
+  baseUrl: string,
+  token: string,
+  zone: string,
+  cases: readonly { name: string; input: unknown; expected_decision: 'allow' | 'deny' }[],
+): Promise<void> {
+  await ensure(baseUrl, token, `/v1/zones/${zone}/policy-sets`, { name: 'main' });
+  await adminCall(baseUrl, token, 'PUT', `/v1/zones/${zone}/policy-sets/main/expected-cases`, {
+    cases,
+  });
 }
 
 /** A policy-set version as the activation path names it. */
@@ -41,18 +80,8 @@ export async function pushPolicySetVersion(
   zone: string,
   source: string,
 ): Promise<PushedVersion> {
-  const exists = async (path: string, body: unknown) => {
-    const response = await fetch(`${baseUrl}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok && response.status !== 409) {
-      throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
-    }
-  };
-  await exists(`/v1/zones/${zone}/policies`, { name: 'authz' });
-  await exists(`/v1/zones/${zone}/policy-sets`, { name: 'main' });
+  await ensure(baseUrl, token, `/v1/zones/${zone}/policies`, { name: 'authz' });
+  await ensure(baseUrl, token, `/v1/zones/${zone}/policy-sets`, { name: 'main' });
   const policyVersion = await adminCall<{ id: string }>(
     baseUrl,
     token,
