@@ -447,6 +447,7 @@ describe('STS app: token exchange and Decide against real Redis, Kafka and OPA b
       new RegExp(`caracal_sts_decisions_total\\{[^}]*zone="${zone}",decision="deny"[^}]*\\} [1-9]`),
     );
     assert.match(text, /caracal_sts_decision_seconds_count\{[^}]*\} [1-9]/);
+    assert.match(text, /caracal_sts_audit_buffered(\{[^}]*\})? \d+/);
   });
 
   it('reports not serving while a served zone has no bundle, naming the zone', async () => {

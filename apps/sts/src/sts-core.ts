@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { ActivationService } from '@caracal-deploy/contracts';
-import { DecisionEventPublisher } from '@caracal-deploy/decision-events';
+import { DecisionEventPublisher, ThreadedKeyedProducer } from '@caracal-deploy/decision-events';
 import { ZonePolicyRuntime } from '@caracal-deploy/decision-runtime';
 import { createGrpcClient, type GrpcClient } from '@caracal-deploy/grpc';
-import { KeyedProducer, clientRetryDefaults, createKafka } from '@caracal-deploy/kafka';
+import { clientRetryDefaults } from '@caracal-deploy/kafka';
 import { verifyBundleSignature } from '@caracal-deploy/opa';
 import { PolicySync } from '@caracal-deploy/policy-sync';
 import { createRedis } from '@caracal-deploy/redis';
@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 
 import { CatalogCache } from './catalog/catalog-cache.js';
 import type { StsConfig } from './config/sts.config.js';
+import { decideOverHttp } from './decision/decide-request.js';
 import { DecisionEngine } from './decision/decision-engine.js';
 import { TokenExchanger } from './exchange/token-exchanger.js';
 import { TokenHttpServer } from './http/token.http-server.js';
@@ -41,7 +42,7 @@ export class StsCore {
     readonly runtimes: ReadonlyMap<string, ZonePolicyRuntime>,
     private readonly sync: PolicySync,
     private readonly publisher: DecisionEventPublisher,
-    private readonly producer: KeyedProducer,
+    private readonly producers: readonly ThreadedKeyedProducer[],
     private readonly redis: Redis,
     private readonly coordinator: GrpcClient<typeof ActivationService>,
     private readonly shutdownFlushMs: number,
@@ -115,7 +116,19 @@ export class StsCore {
 
     const coordinator = createGrpcClient(ActivationService, config.coordinatorAddress);
     const bindings = new GrpcActiveBindingReader(coordinator);
-    const redis = await createRedis(config.redisUrl);
+    // Both Redis connections reconnect on their own; while Redis is away, say so
+    // at most every 10 s (policy age and the status-write warnings tell the rest).
+    let redisErrorLoggedAt = 0;
+    const onRedisError = (error: Error) => {
+      const now = Date.now();
+      if (now - redisErrorLoggedAt < 10_000) return;
+      redisErrorLoggedAt = now;
+      logger.warn(`Redis connection error, reconnecting: ${describe(error)}`);
+    };
+    const redis = await createRedis(config.redisUrl, {
+      connectionName: `caracal-sts-status-${config.replicaId}`,
+      onError: onRedisError,
+    });
     const sync = new PolicySync({
       replicaId: config.replicaId,
       region: config.region,
@@ -133,18 +146,26 @@ export class StsCore {
           ),
         onStatusWriteFailed: (zoneId, error) =>
           logger.warn(`zone ${zoneId}: writing replica status failed: ${describe(error)}`),
+        onRedisError,
       },
     });
 
-    const producer = new KeyedProducer(
-      createKafka({
-        brokers: config.kafka.brokers,
-        clientId: `caracal-sts-${config.replicaId}`,
-        retry: { ...clientRetryDefaults, retries: config.kafka.retries },
-      }),
-    );
+    const kafkaClient = {
+      brokers: config.kafka.brokers,
+      clientId: `caracal-sts-${config.replicaId}`,
+      retry: { ...clientRetryDefaults, retries: config.kafka.retries },
+    };
+    // One producer per topic, each on a worker thread: a batch's audit events and
+    // decision logs go out in parallel, and their encoding and I/O stay off the
+    // thread that decides.
+    const producers = [
+      new ThreadedKeyedProducer(kafkaClient),
+      new ThreadedKeyedProducer(kafkaClient),
+    ] as const;
+    const refusals = { sinceReport: 0, reportedAt: 0 };
     const publisher = new DecisionEventPublisher({
-      producer,
+      producer: producers[0],
+      decisionLogProducer: producers[1],
       capacity: config.kafka.bufferCapacity,
       maskedPaths: config.kafka.maskedPaths,
       auditTopic: config.kafka.auditTopic,
@@ -154,13 +175,22 @@ export class StsCore {
           logger.error(
             `sending decision events failed, ${buffered} stay buffered: ${describe(error)}`,
           ),
-        onRejected: (buffered) =>
+        // Every refusal is counted (caracal_sts_audit_rejected_total); the log says
+        // so at most every 10 s, so an overload does not also flood the logs.
+        onRejected: (buffered) => {
+          refusals.sinceReport += 1;
+          const now = Date.now();
+          if (now - refusals.reportedAt < 10_000) return;
           logger.error(
-            `audit buffer full (${buffered}); refusing decisions until Kafka catches up`,
-          ),
+            `audit buffer full (${buffered}); refused ${refusals.sinceReport} decision(s) since the last report, refusing until Kafka catches up`,
+          );
+          refusals.sinceReport = 0;
+          refusals.reportedAt = now;
+        },
       },
     });
 
+    metrics.observeAuditBuffer(() => publisher.buffered);
     const engine = new DecisionEngine({
       runtimes,
       publisher,
@@ -205,6 +235,12 @@ export class StsCore {
       maxBodyBytes: config.http.maxBodyBytes,
       jwks: [es256Jwk(signingKey.privateKey, config.signing.keyId)],
       exchange: (params, context) => exchanger.exchange(params, context),
+      decide: (body, requestId) =>
+        decideOverHttp(engine, body, requestId, (message, error) =>
+          logger.error(
+            `${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+          ),
+        ),
     });
     return new StsCore(
       engine,
@@ -212,7 +248,7 @@ export class StsCore {
       runtimes,
       sync,
       publisher,
-      producer,
+      producers,
       redis,
       coordinator,
       config.kafka.shutdownFlushMs,
@@ -246,7 +282,7 @@ export class StsCore {
         `shutting down with ${this.publisher.buffered} decision events not sent to Kafka (lost)`,
       );
     }
-    await this.producer.disconnect().catch(() => undefined);
+    await Promise.all(this.producers.map((p) => p.disconnect().catch(() => undefined)));
     this.coordinator.close();
     this.redis.disconnect();
   }

@@ -18,7 +18,15 @@ export interface PublisherEvents {
 
 /** Options of {@link DecisionEventPublisher}. */
 export interface DecisionEventPublisherOptions {
+  /** Sends audit events, and decision logs too unless {@link decisionLogProducer} is given. */
   readonly producer: Pick<KeyedProducer, 'sendKeyed'>;
+  /**
+   * A second producer for decision logs: both topics of a batch are then sent in
+   * parallel (one round trip instead of two), each producer with one send in
+   * flight, so one's failure handling never races the other's send. Without
+   * it, audit events go first and decision logs after them.
+   */
+  readonly decisionLogProducer?: Pick<KeyedProducer, 'sendKeyed'>;
   /** Decisions held while Kafka is slow or down; past it, {@link DecisionEventPublisher.publish} refuses. */
   readonly capacity?: number;
   /** Decisions per send (default 500). */
@@ -57,10 +65,11 @@ export class DecisionEventPublisher {
   }
 
   /**
-   * Queues a decision's events and starts a send. Throws
-   * {@link ResourceExhaustedError} when the buffer is full; never blocks.
+   * Throws {@link ResourceExhaustedError} (and counts it) when the buffer has no
+   * room: a caller checks before doing the work whose events it would publish,
+   * so an overloaded replica refuses cheaply instead of evaluating and then refusing.
    */
-  publish(facts: DecisionFacts): void {
+  admit(): void {
     const capacity = this.options.capacity ?? 10_000;
     if (this.closed || this.buffer.length >= capacity) {
       this.rejected += 1;
@@ -72,6 +81,14 @@ export class DecisionEventPublisher {
         { details: { capacity: String(capacity) } },
       );
     }
+  }
+
+  /**
+   * Queues a decision's events and starts a send. Throws
+   * {@link ResourceExhaustedError} when the buffer is full; never blocks.
+   */
+  publish(facts: DecisionFacts): void {
+    this.admit();
     this.buffer.push(facts);
     if (!this.retryTimer) this.kick();
   }
@@ -132,12 +149,24 @@ export class DecisionEventPublisher {
       key: facts.zoneId,
       value: JSON.stringify(decisionLogRecord(facts, this.options.maskedPaths ?? [])),
     }));
-    // Audit first: a decision with a log but no audit event would be the worse gap.
-    // Delivery is at least once: when the log send fails after the audit send
-    // succeeded, the retry sends those audit events again (same id; consumers
-    // deduplicate by it).
-    await this.options.producer.sendKeyed(this.options.auditTopic ?? auditTopic, audit);
-    await this.options.producer.sendKeyed(this.options.decisionLogTopic ?? decisionLogTopic, logs);
+    const auditSend = () =>
+      this.options.producer.sendKeyed(this.options.auditTopic ?? auditTopic, audit);
+    const logTopic = this.options.decisionLogTopic ?? decisionLogTopic;
+    // Delivery is at least once: when one send fails, the whole batch stays
+    // buffered and both are sent again (same ids; consumers deduplicate by them).
+    if (this.options.decisionLogProducer) {
+      // Settled, not raced: a retry never starts while a send of the same records is in flight.
+      const sent = await Promise.allSettled([
+        auditSend(),
+        this.options.decisionLogProducer.sendKeyed(logTopic, logs),
+      ]);
+      const failed = sent.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+    } else {
+      // Audit first: a decision with a log but no audit event would be the worse gap.
+      await auditSend();
+      await this.options.producer.sendKeyed(logTopic, logs);
+    }
     // Only now do the decisions leave the buffer: a failure above keeps them for the retry.
     this.buffer.splice(0, batch.length);
     this.options.events?.onFlushed?.(batch.length, performance.now() - started);

@@ -8,3 +8,4 @@ export {
 export type { DecisionFacts } from './decision-events.js';
 export { DecisionEventPublisher } from './decision-event-publisher.js';
 export type { DecisionEventPublisherOptions, PublisherEvents } from './decision-event-publisher.js';
+export { ProducerWorkerError, ThreadedKeyedProducer } from './threaded-keyed-producer.js';

@@ -245,7 +245,12 @@ describe('ZonePolicyRuntime with real OPA-built bundles', () => {
     assert.equal(zone.confirm(built['v1']!), true);
     assert.equal(zone.policyAgeSeconds(), 0);
     now = new Date('2026-11-28T00:00:40Z');
+    assert.equal(zone.serves(built['v1']!), true);
+    assert.equal(zone.serves(built['v2']!), false);
     assert.equal(zone.confirm(built['v2']!), false, 'a different binding is not confirmed');
     assert.equal(zone.policyAgeSeconds(), 10);
+    // A confirmation can be dated when it was made (e.g. when it was reported), not when recorded.
+    assert.equal(zone.confirm(built['v1']!, new Date('2026-11-28T00:00:35Z')), true);
+    assert.equal(zone.policyAgeSeconds(), 5);
   });
 });

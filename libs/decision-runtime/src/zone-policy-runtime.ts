@@ -154,21 +154,24 @@ export class ZonePolicyRuntime {
     return { kind: 'loaded', active, loadMs };
   }
 
+  /** Whether `target` names exactly the bundle being served (revision and bytes). */
+  serves(target: BundleTarget): boolean {
+    const current = this.loaded;
+    return (
+      current !== undefined &&
+      current.revision === target.revision &&
+      current.bundleSha256 === target.bundleSha256
+    );
+  }
+
   /**
    * Records that the zone's active binding still names the revision being
-   * served (the periodic check); returns false when it does not, so the caller
-   * knows to `apply` the binding's target.
+   * served (the periodic check), as of `at` (default now); returns false when it
+   * does not, so the caller knows to `apply` the binding's target.
    */
-  confirm(target: BundleTarget): boolean {
-    const current = this.loaded;
-    if (
-      !current ||
-      current.revision !== target.revision ||
-      current.bundleSha256 !== target.bundleSha256
-    ) {
-      return false;
-    }
-    this.lastConfirmed = this.now();
+  confirm(target: BundleTarget, at: Date = this.now()): boolean {
+    if (!this.serves(target)) return false;
+    this.lastConfirmed = at;
     return true;
   }
 

@@ -176,4 +176,50 @@ describe('PolicySync: two replicas following invalidations against real Redis', 
       bindings.down = false;
     }
   });
+
+  it('counts a confirmation only once it is reported where the coordinator reads it', async () => {
+    // A replica whose status connection is closed: every status write fails.
+    const statusRedis = await createRedis(settings.redisUrl);
+    statusRedis.disconnect();
+    const outcomes: string[] = [];
+    let writeFailures = 0;
+    const runtime = new ZonePolicyRuntime({
+      zoneId: zone,
+      source: { fetch: (sha) => Promise.resolve(bundles.get(sha) ?? new Uint8Array()) },
+      verify: (bytes) => ({ revision: readBundle(bytes).manifest.revision }),
+    });
+    const cut = new PolicySync({
+      replicaId: 'sts-eu-3',
+      region: 'eu',
+      runtimes: new Map([[zone, runtime]]),
+      bindings,
+      redisUrl: settings.redisUrl,
+      redis: statusRedis,
+      checkIntervalMs: 60_000,
+      events: {
+        onSynced: (_zone, _trigger, outcome) => outcomes.push(outcome),
+        onStatusWriteFailed: () => (writeFailures += 1),
+      },
+    });
+    await cut.start();
+    try {
+      const loadedAt = runtime.confirmedAt?.getTime();
+      await cut.sync(zone, 'periodic');
+      assert.deepEqual(outcomes, ['applied', 'unconfirmed']);
+      assert.equal(runtime.active?.revision, targets['v3']!.revision, 'it keeps serving');
+      assert.equal(
+        runtime.confirmedAt?.getTime(),
+        loadedAt,
+        'the unreported check confirms nothing',
+      );
+      assert.equal(writeFailures, 2);
+      // A replica that can report confirms on the same check.
+      const { sync, runtime: reporting } = replicas[0]!;
+      const before = reporting.confirmedAt!.getTime();
+      await sync.sync(zone, 'periodic');
+      assert.ok(reporting.confirmedAt!.getTime() > before);
+    } finally {
+      await cut.stop();
+    }
+  });
 });

@@ -30,9 +30,11 @@ export interface PolicySyncEvents {
   onSynced?(
     zoneId: string,
     trigger: SyncTrigger,
-    outcome: 'confirmed' | 'applied' | 'rejected' | 'no_binding',
+    outcome: 'confirmed' | 'unconfirmed' | 'applied' | 'rejected' | 'no_binding',
   ): void;
   onStatusWriteFailed?(zoneId: string, error: unknown): void;
+  /** Connection errors of the invalidation follower while it waits for Redis to come back. */
+  onRedisError?(error: Error): void;
 }
 
 /** Options of {@link PolicySync}. */
@@ -57,7 +59,9 @@ export interface PolicySyncOptions {
  * `caracal.policy.invalidate` with its own XREAD (no consumer group, so every
  * replica sees every message), re-reads the binding on each message and on a
  * periodic check (which repairs a missed message), applies or confirms it on
- * the zone's runtime, and reports the replica's status with a heartbeat TTL.
+ * the zone's runtime, and reports the replica's status with a heartbeat TTL. A
+ * confirmation counts only once reported: while Redis is down the replica
+ * keeps serving but its policy age grows.
  * Syncs of one zone never overlap; requests arriving meanwhile coalesce into one
  * more pass.
  */
@@ -88,6 +92,7 @@ export class PolicySync {
       stream: invalidationStream,
       from: '$',
       connectionName: `caracal-sts-${this.options.replicaId}`,
+      onError: (error) => this.options.events?.onRedisError?.(error),
     });
     await Promise.all([...this.options.runtimes.keys()].map((zone) => this.sync(zone, 'start')));
     this.following = this.follow(this.reader);
@@ -144,12 +149,13 @@ export class PolicySync {
   private async syncOnce(zoneId: string, trigger: SyncTrigger): Promise<void> {
     const runtime = this.options.runtimes.get(zoneId);
     if (!runtime) return;
+    let held: BindingTarget | undefined;
     try {
       const binding = await this.options.bindings.read(zoneId, this.abort.signal);
       if (!binding) {
         this.options.events?.onSynced?.(zoneId, trigger, 'no_binding');
-      } else if (runtime.confirm(binding)) {
-        this.options.events?.onSynced?.(zoneId, trigger, 'confirmed');
+      } else if (runtime.serves(binding)) {
+        held = binding;
       } else {
         const outcome = await runtime.apply(binding, this.abort.signal);
         this.options.events?.onSynced?.(
@@ -162,10 +168,22 @@ export class PolicySync {
       // The coordinator is unreachable: keep serving, do not confirm, so policy age grows and alerts.
       this.options.events?.onBindingReadFailed?.(zoneId, error);
     }
-    await this.report(zoneId, runtime);
+    // A confirmation counts once it is reported where the coordinator reads it.
+    // While Redis is down the replica neither hears invalidations nor shows up
+    // as live to the coordinator: it keeps serving, but its policy age grows.
+    const confirmedAt = held ? new Date() : undefined;
+    const reported = await this.report(zoneId, runtime, confirmedAt);
+    if (held) {
+      const confirmed = reported && runtime.confirm(held, confirmedAt);
+      this.options.events?.onSynced?.(zoneId, trigger, confirmed ? 'confirmed' : 'unconfirmed');
+    }
   }
 
-  private async report(zoneId: string, runtime: ZonePolicyRuntime): Promise<void> {
+  private async report(
+    zoneId: string,
+    runtime: ZonePolicyRuntime,
+    confirmedAt: Date | undefined,
+  ): Promise<boolean> {
     const active = runtime.active;
     const now = new Date();
     try {
@@ -177,13 +195,15 @@ export class PolicySync {
           region: this.options.region,
           revision: active?.revision ?? null,
           loadedAt: active?.loadedAt ?? null,
-          confirmedAt: runtime.confirmedAt ?? null,
+          confirmedAt: confirmedAt ?? runtime.confirmedAt ?? null,
           reportedAt: now,
         },
         this.ttlSeconds,
       );
+      return true;
     } catch (error) {
       this.options.events?.onStatusWriteFailed?.(zoneId, error);
+      return false;
     }
   }
 }

@@ -28,7 +28,7 @@ export interface DecideCall {
 /** Options of {@link DecisionEngine}. */
 export interface DecisionEngineOptions {
   readonly runtimes: ReadonlyMap<string, ZonePolicyRuntime>;
-  readonly publisher: Pick<DecisionEventPublisher, 'publish'>;
+  readonly publisher: Pick<DecisionEventPublisher, 'admit' | 'publish'>;
   readonly metrics: StsMetrics;
   /** The policy-set version of a revision, for audit events. */
   readonly bindingFacts?: (zoneId: string, revision: string | null) => BindingFacts | undefined;
@@ -52,12 +52,14 @@ export class DecisionEngine {
   decide(call: DecideCall): AuditedDecision {
     const runtime = this.options.runtimes.get(call.zoneId);
     if (!runtime) throw new Error(`zone ${call.zoneId} is not served by this replica`);
-    const stop = this.options.metrics.decisionSeconds.startTimer();
-    const decision = runtime.decide(call.input);
-    stop();
-    const decisionId = randomUUID();
-    const facts = this.options.bindingFacts?.(call.zoneId, decision.revision);
     try {
+      // Refuse before evaluating: under backpressure a decision nobody may act on costs nothing.
+      this.options.publisher.admit();
+      const stop = this.options.metrics.decisionSeconds.startTimer();
+      const decision = runtime.decide(call.input);
+      stop();
+      const decisionId = randomUUID();
+      const facts = this.options.bindingFacts?.(call.zoneId, decision.revision);
       this.options.publisher.publish({
         decisionId,
         requestId: call.requestId,
@@ -74,11 +76,11 @@ export class DecisionEngine {
         occurredAt: new Date(),
         metadata: { ...call.metadata, ...(decision.reason ? { reason: decision.reason } : {}) },
       });
+      this.options.metrics.decisions.inc({ zone: call.zoneId, decision: decision.decision });
+      return { ...decision, decisionId, requestId: call.requestId };
     } catch (error) {
       if (error instanceof ResourceExhaustedError) this.options.metrics.auditRejected.inc();
       throw error;
     }
-    this.options.metrics.decisions.inc({ zone: call.zoneId, decision: decision.decision });
-    return { ...decision, decisionId, requestId: call.requestId };
   }
 }

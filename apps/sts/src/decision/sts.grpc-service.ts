@@ -8,9 +8,10 @@ import {
   type DecideRequest,
   type DecideResponseSchema,
 } from '@caracal-deploy/contracts';
-import { FailedPreconditionError, InvalidArgumentError } from '@caracal-deploy/errors';
+import { InvalidArgumentError } from '@caracal-deploy/errors';
 import { GrpcService, type ServiceImpl } from '@caracal-deploy/grpc';
 
+import { decideRequest } from './decide-request.js';
 import { DecisionEngine } from './decision-engine.js';
 
 /** Injection token of the app's {@link DecisionEngine}. */
@@ -27,16 +28,6 @@ export class StsGrpcService implements ServiceImpl<typeof StsService> {
 
   // eslint-disable-next-line @typescript-eslint/require-await -- the handler contract is async
   async decide(request: DecideRequest): Promise<MessageInitShape<typeof DecideResponseSchema>> {
-    if (!request.zoneId) {
-      throw new InvalidArgumentError('a decision needs a zone', {
-        violations: [{ field: 'zone_id', problem: 'expected the zone id' }],
-      });
-    }
-    if (!this.engine.serves(request.zoneId)) {
-      throw new FailedPreconditionError(`zone ${request.zoneId} is not served by this STS`, {
-        details: { zone_id: request.zoneId },
-      });
-    }
     let input: unknown;
     try {
       input = JSON.parse(request.inputJson);
@@ -46,16 +37,11 @@ export class StsGrpcService implements ServiceImpl<typeof StsService> {
         violations: [{ field: 'input_json', problem: `not JSON: ${(error as Error).message}` }],
       });
     }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      throw new InvalidArgumentError('input_json must be a JSON object', {
-        violations: [{ field: 'input_json', problem: 'expected a caracal-policy-input object' }],
-      });
-    }
-    const decided = this.engine.decide({
+    const decided = decideRequest(this.engine, {
       zoneId: request.zoneId,
       requestId: request.requestId || randomUUID(),
-      eventType: 'gateway.decide',
-      input: input as Record<string, unknown>,
+      input,
+      inputField: 'input_json',
     });
     return {
       decision: decided.decision === 'allow' ? Decision.ALLOW : Decision.DENY,

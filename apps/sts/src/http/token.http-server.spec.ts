@@ -9,6 +9,7 @@ import { TokenHttpServer, requestIdOf } from './token.http-server.js';
 
 describe('TokenHttpServer', () => {
   const received: { params: Record<string, string | string[]>; context: ExchangeContext }[] = [];
+  const decided: { body: unknown; requestId: string }[] = [];
   const jwk = es256Jwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'k1');
   const server = new TokenHttpServer({
     host: '127.0.0.1',
@@ -18,6 +19,10 @@ describe('TokenHttpServer', () => {
     exchange: (params, context) => {
       received.push({ params, context });
       return Promise.resolve({ status: 200, body: { ok: true }, headers: { 'x-test': '1' } });
+    },
+    decide: (body, requestId) => {
+      decided.push({ body, requestId });
+      return { status: 200, body: { decision: 'deny' }, headers: { 'x-caracal-decision': 'deny' } };
     },
   });
   let base: string;
@@ -67,6 +72,46 @@ describe('TokenHttpServer', () => {
     assert.equal(get.status, 405);
     assert.equal(get.headers.get('allow'), 'POST');
     assert.equal((await fetch(`${base}/elsewhere`)).status, 404);
+  });
+
+  it('passes the parsed JSON body of POST /v1/decide and the request id to the decision', async () => {
+    const response = await fetch(`${base}/v1/decide`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'req-d1' },
+      body: JSON.stringify({ zone_id: 'z', input: { a: 1 } }),
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-caracal-decision'), 'deny');
+    assert.equal(response.headers.get('x-request-id'), 'req-d1');
+    assert.deepEqual(await response.json(), { decision: 'deny' });
+    assert.deepEqual(decided.at(-1), {
+      body: { zone_id: 'z', input: { a: 1 } },
+      requestId: 'req-d1',
+    });
+  });
+
+  it('refuses malformed, oversized, non-JSON and non-POST decision requests before deciding', async () => {
+    const before = decided.length;
+    const decide = (body: string, init: RequestInit = {}) =>
+      fetch(`${base}/v1/decide`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        ...init,
+      });
+    const malformed = await decide('{"zone_id":');
+    assert.equal(malformed.status, 400);
+    assert.match(
+      ((await malformed.json()) as { error: { message: string } }).error.message,
+      /not JSON/,
+    );
+    assert.equal((await decide(JSON.stringify({ pad: 'x'.repeat(200) }))).status, 413);
+    const form = await decide('a=1', { headers: { 'content-type': 'text/plain' } });
+    assert.equal(form.status, 400);
+    const get = await fetch(`${base}/v1/decide`);
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+    assert.equal(decided.length, before);
   });
 
   it('publishes the issuing key at /.well-known/jwks.json', async () => {

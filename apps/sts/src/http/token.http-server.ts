@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 import type { Es256Jwk } from '@caracal-deploy/token-exchange';
 
+import { decidePath } from '../decision/decide-request.js';
 import { oauthError, type ExchangeContext, type HttpAnswer } from '../exchange/token-exchanger.js';
 
 /** Path of the RFC 8693 token endpoint. */
@@ -22,13 +23,16 @@ export interface TokenHttpServerOptions {
     params: Record<string, string | string[]>,
     context: ExchangeContext,
   ) => Promise<HttpAnswer>;
+  /** Answers `POST /v1/decide` from its parsed JSON body (see `decideOverHttp`). */
+  readonly decide: (body: unknown, requestId: string) => HttpAnswer;
 }
 
 class BodyTooLarge extends Error {}
 
 /**
  * The STS's HTTP surface on plain node:http (no framework on the hot path):
- * `POST /oauth/2/token` (form body, size-limited) and `GET /.well-known/jwks.json`.
+ * `POST /oauth/2/token` (form body, size-limited), `POST /v1/decide` (JSON body,
+ * size-limited; the Gateway's decision over HTTP) and `GET /.well-known/jwks.json`.
  * Every answer carries `x-request-id` and `cache-control: no-store`.
  */
 export class TokenHttpServer {
@@ -65,20 +69,25 @@ export class TokenHttpServer {
     const requestId = requestIdOf(request.headers['x-request-id']);
     const send = (answer: HttpAnswer) => {
       if (response.headersSent) return;
+      const text = JSON.stringify(answer.body);
+      // An explicit length keeps keep-alive answers out of chunked encoding: the
+      // head and the body leave in one write instead of five.
       response
         .writeHead(answer.status, {
           'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
           'cache-control': 'no-store',
           'x-request-id': requestId,
           ...answer.headers,
         })
-        .end(JSON.stringify(answer.body));
+        .end(text);
     };
     const path = new URL(request.url ?? '/', 'http://sts').pathname;
     if (path === jwksPath) {
       if (request.method !== 'GET') return send(methodNotAllowed('GET'));
       return send({ status: 200, body: { keys: this.options.jwks } });
     }
+    if (path === decidePath) return this.handleDecide(request, requestId, send);
     if (path !== tokenPath)
       return send(
         oauthError(404, 'not_found', `no route ${path}; the token endpoint is POST ${tokenPath}`),
@@ -126,6 +135,49 @@ export class TokenHttpServer {
         ...(typeof traceparent === 'string' ? { traceparent } : {}),
       }),
     );
+  }
+
+  private async handleDecide(
+    request: IncomingMessage,
+    requestId: string,
+    send: (answer: HttpAnswer) => void,
+  ): Promise<void> {
+    const refuse = (status: number, message: string, headers?: Record<string, string>) =>
+      send({
+        status,
+        body: { error: { code: 'invalid_argument', message, violations: [] } },
+        ...(headers ? { headers } : {}),
+      });
+    if (request.method !== 'POST') {
+      request.resume();
+      return refuse(405, 'method not allowed; use POST', { allow: 'POST' });
+    }
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') {
+      request.resume();
+      return refuse(
+        400,
+        `content-type must be application/json, got ${JSON.stringify(type || null)}`,
+      );
+    }
+    let text: string;
+    try {
+      text = await readBody(request, this.options.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return refuse(413, `the request body exceeds ${this.options.maxBodyBytes} bytes`, {
+          connection: 'close',
+        });
+      }
+      return refuse(400, 'the request body could not be read');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      return refuse(400, `the request body is not JSON: ${(error as Error).message}`);
+    }
+    send(this.options.decide(body, requestId));
   }
 }
 

@@ -15,6 +15,7 @@ export class StsMetrics {
   readonly opaCompileErrors: Counter;
   /** Decisions refused because the audit buffer was full (no token was issued). */
   readonly auditRejected: Counter;
+  private auditBuffered: () => number = () => 0;
 
   constructor(registry: Registry, runtimes: ReadonlyMap<string, ZonePolicyRuntime>) {
     this.decisions = new Counter({
@@ -51,9 +52,18 @@ export class StsMetrics {
       help: 'Decisions refused because the audit event buffer was full (Kafka slow or down).',
       registers: [registry],
     });
+    const buffered = () => this.auditBuffered();
+    new Gauge({
+      name: 'caracal_sts_audit_buffered',
+      help: 'Decisions whose audit event and decision log wait for Kafka; at the buffer capacity decisions are refused.',
+      registers: [registry],
+      collect() {
+        this.set(buffered());
+      },
+    });
     new Gauge({
       name: 'caracal_sts_policy_age_seconds',
-      help: "Seconds since this replica last confirmed it serves the zone's active revision.",
+      help: "Seconds since this replica last confirmed, and reported to Redis, that it serves the zone's active revision.",
       labelNames: ['zone'],
       registers: [registry],
       collect() {
@@ -77,5 +87,10 @@ export class StsMetrics {
         }
       },
     });
+  }
+
+  /** Reports the audit buffer's fill level from `read` (the publisher exists after the metrics). */
+  observeAuditBuffer(read: () => number): void {
+    this.auditBuffered = read;
   }
 }
