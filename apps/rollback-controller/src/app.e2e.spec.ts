@@ -424,6 +424,36 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     assert.equal(answer.body.alerts[0]?.action, 'ignored_no_zone');
   });
 
+  it('never holds back a verdict rollback: the cooldown is for alerts only', async () => {
+    const { zone, v } = seed('verdict', 3);
+    const byAlert = await rollbacks.rollback({
+      zoneId: zone,
+      reason: 'deny spike',
+      actor: 'alertmanager',
+      idempotencyKey: `${zone}-alert`,
+      trigger: ActivationTrigger.ROLLBACK_ALERT,
+    });
+    assert.equal(byAlert.rollback?.outcome, RollbackOutcome.ROLLED_BACK);
+    const againByAlert = await rollbacks.rollback({
+      zoneId: zone,
+      reason: 'deny spike, again',
+      actor: 'alertmanager',
+      idempotencyKey: `${zone}-alert-2`,
+      trigger: ActivationTrigger.ROLLBACK_ALERT,
+    });
+    assert.equal(againByAlert.rollback?.outcome, RollbackOutcome.SKIPPED_COOLDOWN);
+    const byVerdict = await rollbacks.rollback({
+      zoneId: zone,
+      reason: 'stage verification failed',
+      actor: 'deployment d-1',
+      expectedActiveVersionId: v[1],
+      idempotencyKey: `${zone}-verdict`,
+      trigger: ActivationTrigger.ROLLBACK_VERDICT,
+    });
+    assert.equal(byVerdict.rollback?.outcome, RollbackOutcome.ROLLED_BACK);
+    assert.equal(coordinator.activeVersion(zone), v[0]);
+  });
+
   it('rolls back by hand over gRPC, waiting for convergence; the same key answers DUPLICATE; manual rollbacks skip the cooldown', async () => {
     const { zone, v } = seed('grpc', 3);
     const request = {

@@ -98,8 +98,10 @@ function validate(input: RollbackInput): StoredTrigger {
  *
  * Every request is judged under the zone's lock, in this order: a known
  * idempotency key returns its first record; a zone no longer serving the
- * version (or activation) the request is about is skipped; an automatic
- * rollback within the cooldown of the zone's last one is skipped; otherwise the
+ * version (or activation) the request is about is skipped; an alert-triggered
+ * rollback within the cooldown of the zone's last one is skipped (alerts flap;
+ * a deployment's verdict rollback names the version that failed and must never
+ * leave a zone on it); otherwise the
  * last known good version is activated. Rollbacks and skips are recorded; an
  * error records nothing, so the caller can retry.
  */
@@ -205,7 +207,7 @@ export class RollbackRunner {
     ) {
       return skip('skipped_not_active', { skipped_because: 'active activation differs' });
     }
-    if (trigger !== 'rollback_manual' && this.config.cooldownMs > 0) {
+    if (trigger === 'rollback_alert' && this.config.cooldownMs > 0) {
       const recent = await zone.rolledBackWithin(this.config.cooldownMs);
       if (recent !== undefined) {
         return skip('skipped_cooldown', { cooldown_after_rollback_id: recent.id });
