@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { InvalidArgumentError } from '@caracal-deploy/errors';
@@ -84,5 +88,25 @@ describe('ThreadedKeyedProducer against real Kafka', () => {
     } finally {
       await producer.disconnect().catch(() => undefined);
     }
+  });
+
+  it('never keeps a process alive on its own, even when its owner forgets to disconnect', () => {
+    // A process that starts the worker (one send) and then has nothing left to do must exit.
+    const script = `
+      const { ThreadedKeyedProducer } = await import(${JSON.stringify(new URL('./index.js', import.meta.url).href)});
+      const producer = new ThreadedKeyedProducer({ brokers: ${JSON.stringify(settings.kafkaBrokers)}, clientId: 'threaded-unref' });
+      await producer.sendKeyed(${JSON.stringify(topic.topic)}, [{ key: 'k', value: 'v' }]);
+      console.log('sent');
+    `;
+    const dir = mkdtempSync(join(tmpdir(), 'threaded-unref-'));
+    const file = join(dir, 'forgets-to-disconnect.mjs');
+    writeFileSync(file, script);
+    // Without the test runner's context, the child is a plain program.
+    const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
+    const run = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000, env });
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(run.signal, null, `the process had to be killed: ${run.stderr}`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /sent/);
   });
 });

@@ -93,19 +93,22 @@ export class ThreadedKeyedProducer implements Pick<KeyedProducer, 'sendKeyed' | 
 
   private request(request: WorkerRequest): Promise<RecordMetadata[]> {
     const { worker, pending } = this.current ?? this.start();
-    return new Promise((resolve, reject) => {
+    // A request in flight keeps the process alive until its answer; an idle
+    // worker never does (see start()).
+    if (pending.size === 0) worker.ref();
+    const settled = () => {
+      if (pending.size === 0) worker.unref();
+    };
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
       pending.set(request.id, { resolve, reject });
       worker.postMessage(request);
-    });
+    }).finally(settled);
   }
 
   private start(): { worker: Worker; pending: Map<number, Pending> } {
     const worker = new Worker(new URL('./producer.worker.js', import.meta.url), {
       workerData: this.options,
     });
-    // The owner's lifecycle decides when the worker ends (disconnect); it never
-    // keeps a process alive on its own.
-    worker.unref();
     const pending = new Map<number, Pending>();
     const current = { worker, pending };
     worker.on('message', (reply: WorkerReply) => {
@@ -132,6 +135,10 @@ export class ThreadedKeyedProducer implements Pick<KeyedProducer, 'sendKeyed' | 
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the Kafka producer worker exited with ${code}`)));
+    // The owner's lifecycle decides when the worker ends (disconnect); idle, it
+    // never keeps a process alive. Only after the listeners: adding a 'message'
+    // listener refs the worker's port again.
+    worker.unref();
     this.current = current;
     return current;
   }
