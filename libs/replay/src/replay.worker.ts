@@ -7,7 +7,7 @@ import {
   ImpactAggregator,
   classifyChange,
   effectiveDecision,
-  parseDecisionLogRecord,
+  readDecisionLogRecord,
 } from '@caracal-deploy/simulation';
 import type { FieldViolation } from '@caracal-deploy/errors';
 
@@ -18,17 +18,17 @@ if (!port) throw new Error('replay.worker must run in a worker thread');
 const data = workerData as ReplayWorkerData;
 const post = (message: FromWorker) => port.postMessage(message);
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 const aggregator = new ImpactAggregator({
   maxGroups: data.maxGroups,
   examplesPerGroup: data.examplesPerGroup,
 });
 
-function evaluateCandidate(policy: WasmPolicy, input: unknown): unknown {
+function evaluateCandidate(policy: WasmPolicy, inputJson: Uint8Array): unknown {
+  // opa-wasm takes pre-serialized input as a whole ArrayBuffer (its fast path, no
+  // stringify inside), so a view into the batch is copied out to one of its own.
+  const whole = inputJson.byteOffset === 0 && inputJson.byteLength === inputJson.buffer.byteLength;
   try {
-    // Pre-serialized input takes opa-wasm's fast path (no second stringify inside).
-    const bytes = encoder.encode(JSON.stringify(input));
-    return policy.evaluate(bytes.buffer, data.entrypoint);
+    return policy.evaluate(whole ? inputJson.buffer : inputJson.slice().buffer, data.entrypoint);
   } catch {
     // An evaluation that throws is an erroring decision, which the STS would deny.
     return undefined;
@@ -41,16 +41,7 @@ function handleBatch(policy: WasmPolicy, bytes: Uint8Array, offsets: Uint32Array
   let skipped = 0;
   let firstInvalid: readonly FieldViolation[] | undefined;
   for (let i = 0; i + 1 < offsets.length; i += 1) {
-    const text = decoder.decode(bytes.subarray(offsets[i], offsets[i + 1]));
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      invalid += 1;
-      firstInvalid ??= [{ field: '(root)', problem: 'not JSON' }];
-      continue;
-    }
-    const parsed = parseDecisionLogRecord(value);
+    const parsed = readDecisionLogRecord(bytes.subarray(offsets[i], offsets[i + 1]));
     if (!parsed.ok) {
       invalid += 1;
       firstInvalid ??= parsed.violations;
@@ -62,8 +53,12 @@ function handleBatch(policy: WasmPolicy, bytes: Uint8Array, offsets: Uint32Array
       continue;
     }
     const recorded = effectiveDecision(record.result);
-    const candidate = effectiveDecision(evaluateCandidate(policy, record.input));
-    aggregator.add(record.decisionId, record.input, classifyChange(recorded, candidate));
+    const candidate = effectiveDecision(evaluateCandidate(policy, record.inputJson));
+    const change = classifyChange(recorded, candidate);
+    // Only changed decisions are grouped, so only their inputs are ever parsed.
+    const input: unknown =
+      change === 'unchanged' ? undefined : JSON.parse(decoder.decode(record.inputJson));
+    aggregator.add(record.decisionId, input, change);
     evaluated += 1;
   }
   post({

@@ -1,6 +1,8 @@
 export { classifyChange, effectiveDecision } from './decision.js';
 export type { ChangeKind, Decision, EffectiveDecision } from './decision.js';
 export { parseDecisionLogRecord } from './decision-log-record.js';
+export { readDecisionLogRecord } from './decision-log-bytes.js';
+export type { DecisionLogRecordBytes, ReadDecisionLogRecord } from './decision-log-bytes.js';
 export type { DecisionLogRecord, ParsedDecisionLogRecord } from './decision-log-record.js';
 export { ImpactAggregator, groupKeyOf } from './impact-aggregator.js';
 export type {
