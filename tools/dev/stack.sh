@@ -89,7 +89,7 @@ start_data_plane() {
       start_service "sts-$region-$i" apps/sts/dist/main.js "$(sts_metrics_port "$r" "$i")" \
         "CARACAL_STS_REPLICA_ID=sts-$region-$i" \
         "CARACAL_STS_REGION=$region" \
-        "CARACAL_STS_ZONES=$zone" \
+        "CARACAL_STS_ZONES=$zone,$zone-$region" \
         "CARACAL_STS_ISSUER=$issuer" \
         "CARACAL_STS_HTTP_PORT=$(sts_http_port "$r" "$i")" \
         "CARACAL_STS_GRPC_ADDRESS=127.0.0.1:$(sts_grpc_port "$r" "$i")" \
@@ -118,12 +118,25 @@ start_data_plane() {
       "CARACAL_CANARY_GATEWAY_URL=http://127.0.0.1:$(gateway_http_port "$r")" \
       "CARACAL_CANARY_STS_TOKEN_URL=$issuer/oauth/2/token" \
       "CARACAL_CANARY_ROUTES=$routes" \
-      "CARACAL_CANARY_PROBES_FILE=$root/tools/dev/canary-probes.json" \
+      "CARACAL_CANARY_PROBES_FILE=$(canary_probes "$region")" \
       "CARACAL_CANARY_ZONE=$zone" \
       "CARACAL_CANARY_INTERVAL_MS=2000" \
       "CARACAL_CANARY_METRICS_PORT=$((9474 + r))" \
       "CARACAL_CANARY_GRPC_ADDRESS=127.0.0.1:$((50074 + r))"
   done
+}
+
+# The region's canary probes: the shared demo zone, and the region's own zone
+# (demo-<region>, the one the deployment scenario deploys to).
+canary_probes() {
+  local region=$1 file=$run_dir/canary-probes-$1.json
+  node -e '
+    const [base, region] = process.argv.slice(1);
+    const probes = JSON.parse(require("fs").readFileSync(base, "utf8")).probes;
+    probes.push({ ...probes[0], id: `demo-${region}-read`, zone: `demo-${region}` });
+    console.log(JSON.stringify({ probes }, null, 2));
+  ' "$root/tools/dev/canary-probes.json" "$region" >"$file"
+  echo "$file"
 }
 
 stop_services() {
@@ -150,6 +163,8 @@ service_names() {
 
 case ${1:-up} in
   up)
+    # Ctrl-C stops everything this command started, infrastructure included.
+    trap 'say "interrupted: stopping the stack"; stop_services; bash tools/infra/infra.sh down; exit 130' INT TERM
     if [ ! -x node_modules/.bin/tsc ]; then say "npm ci"; npm ci --no-audit --no-fund; fi
     say "infrastructure"
     bash tools/infra/infra.sh up
@@ -170,6 +185,10 @@ case ${1:-up} in
     start_data_plane "$sts_token"
     say "activate it in zone $zone, watch every replica converge, then call the Gateways"
     node tools/dev/demo-activate.mjs "$zone" "$version_id" 127.0.0.1:50071
+    admin_token=$(node apps/admin-api/dist/cli.js create-token --role admin --name "stack-demo-$(date +%s)" | tail -1)
+    say "zones demo-eu and demo-us through the caracal-deploy CLI: push, validate, simulate, activate version 1"
+    CARACAL_ADMIN_TOKEN=$admin_token node tools/dev/demo-deploy.mjs prepare
+    say "verifying the data plane: every replica serves all its zones, Gateways and canaries healthy, all scraped"
     mapfile -t specs < <(data_plane_specs)
     node tools/dev/verify-stack.mjs "${specs[@]}"
     node tools/dev/demo-gateway.mjs "$zone" \
@@ -177,6 +196,8 @@ case ${1:-up} in
       "us|http://127.0.0.1:$(gateway_http_port 1)|http://127.0.0.1:$(sts_http_port 1 0)"
     say "canary probes in both regions, joined to their audit events by the verification-aggregator"
     node tools/dev/demo-canary.mjs "eu|http://127.0.0.1:9474/metrics" "us|http://127.0.0.1:9475/metrics"
+    say "staged deployments with the CLI: a good change to green in two stages, then a bad one rolled back in stage 1"
+    CARACAL_ADMIN_TOKEN=$admin_token node tools/dev/demo-deploy.mjs run
     echo
     bash tools/infra/infra.sh status
     echo
