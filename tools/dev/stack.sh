@@ -51,8 +51,10 @@ start_service() {
   say "$name started (pid $!), log $log_dir/$name.log"
   if [ "$metrics" != - ]; then
     # Let the local Prometheus scrape the service's /metrics.
-    printf '[{"targets":["127.0.0.1:%s"],"labels":{"app":"%s"}}]\n' "$metrics" "$name" \
-      >"$CARACAL_PROMETHEUS_TARGETS_DIR/caracal-stack-$name.json"
+    # Written aside and renamed into place: Prometheus must never read half a file.
+    local target=$CARACAL_PROMETHEUS_TARGETS_DIR/caracal-stack-$name.json
+    printf '[{"targets":["127.0.0.1:%s"],"labels":{"app":"%s"}}]\n' "$metrics" "$name" >"$target.partial"
+    mv "$target.partial" "$target"
   fi
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,9 +20,11 @@ import {
   createTestTopic,
   freePort,
   infraSettings,
+  registerScrapeTarget,
   uniqueName,
   waitFor,
   type TestDatabase,
+  type ScrapeTarget,
   type TestTopic,
 } from '@caracal-deploy/testing';
 
@@ -68,7 +70,7 @@ describe('alert-driven rollback: Prometheus → Alertmanager → rollback-contro
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-');
   const keyDir = mkdtempSync(join(tmpdir(), 'system-e2e-'));
-  const targetsFile = join(settings.prometheusTargetsDir, `${zone}.json`);
+  let scrapeTarget: ScrapeTarget | undefined;
   const services: RunningService[] = [];
   let registry: TestDatabase;
   let rollbackDb: TestDatabase;
@@ -147,20 +149,17 @@ describe('alert-driven rollback: Prometheus → Alertmanager → rollback-contro
       defaultTimeoutMs: 10_000,
     });
     // Prometheus discovers the replicas through file_sd, as it would in a cluster.
-    writeFileSync(
-      targetsFile,
-      JSON.stringify([
-        {
-          targets: metricsPorts.map((port) => `127.0.0.1:${port}`),
-          labels: { service: 'sts', test: zone },
-        },
-      ]),
+    scrapeTarget = await registerScrapeTarget(
+      settings,
+      zone,
+      metricsPorts.map((port) => `127.0.0.1:${port}`),
+      { service: 'sts', test: zone },
     );
   });
 
   after(async () => {
     if (traffic) clearInterval(traffic);
-    rmSync(targetsFile, { force: true });
+    await scrapeTarget?.remove();
     for (const client of [activation, rollbacks, ...replicas]) client?.close();
     for (const service of services.reverse()) await service.process.stop();
     await Promise.allSettled([

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Gauge } from 'prom-client';
-import { assertReachable, infraSettings, uniqueName, waitFor } from '@caracal-deploy/testing';
+import {
+  assertReachable,
+  infraSettings,
+  registerScrapeTarget,
+  uniqueName,
+  waitFor,
+  type ScrapeTarget,
+} from '@caracal-deploy/testing';
 
 import { type MetricsServer, createMetricsRegistry, startMetricsServer } from './index.js';
 
@@ -34,21 +39,18 @@ describe('prom-client /metrics scraped by the real Prometheus', () => {
     labelNames: ['zone'],
     registers: [registry],
   });
-  const targetFile = join(settings.prometheusTargetsDir, `${run}.json`);
   let server: MetricsServer;
+  let target: ScrapeTarget | undefined;
 
   before(async () => {
     await assertReachable('prometheus', settings);
     server = await startMetricsServer(registry, { port: 0 });
     // file_sd: Prometheus picks the new target up from the directory it watches.
-    await writeFile(
-      targetFile,
-      JSON.stringify([{ targets: [`127.0.0.1:${server.port}`], labels: { run } }]),
-    );
+    target = await registerScrapeTarget(settings, run, [`127.0.0.1:${server.port}`], { run });
   });
 
   after(async () => {
-    await rm(targetFile, { force: true });
+    await target?.remove();
     await server.close();
   });
 

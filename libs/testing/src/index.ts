@@ -19,3 +19,5 @@ export { describeError, errorCode, waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
 export { freePort, startServiceProcess } from './service-process.js';
 export type { ServiceProcess, ServiceProcessOptions } from './service-process.js';
+export { registerScrapeTarget } from './scrape-target.js';
+export type { ScrapeTarget } from './scrape-target.js';
