@@ -98,6 +98,16 @@ describe('readTopicRange against Kafka', () => {
     assert.ok(count >= 3 && count < total, `read ${count} records after aborting at 3`);
   });
 
+  it('replaces a consumer that makes no progress, then fails unavailable after three', async () => {
+    // 1 ms is shorter than any group join: every attempt stalls before its first record.
+    await assert.rejects(
+      collect(readTopicRange(kafka, { topic: topic.topic, stallTimeoutMs: 1 })),
+      (error: unknown) =>
+        error instanceof UnavailableError &&
+        /made no progress for 1 ms with \d partitions unread, 3 times/.test(error.message),
+    );
+  });
+
   it('names a topic that does not exist', async () => {
     await assert.rejects(
       collect(readTopicRange(kafka, { topic: 'caracal.no.such.topic' })),

@@ -26,7 +26,10 @@ export interface TopicRangeOptions {
    * bounded by this plus one fetched batch (at most `maxBytesPerPartition`, 4 MiB).
    */
   readonly bufferSize?: number;
-  /** Fail with `unavailable` when no record arrives for this long while some remain unread (default 60 s). */
+  /**
+   * A consumer that delivers no record for this long while some remain unread is
+   * replaced (twice at most, then the read fails `unavailable`); default 30 s.
+   */
   readonly stallTimeoutMs?: number;
   /** Stops the read; the iterator then ends after cleaning up. */
   readonly signal?: AbortSignal;
@@ -39,24 +42,61 @@ interface Bounds {
   readonly end: bigint;
 }
 
+/** A read attempt made no progress for the stall timeout (internal: the read is retried). */
+class StalledRead extends Error {}
+
+/** How many times a stalled read is restarted with a fresh consumer before it fails. */
+const readAttempts = 3;
+
 /**
  * Reads a bounded slice of a topic: from a point in time up to the end of the log
  * as it was when the read began (records produced later are not waited for).
  * Consumes with a throw-away consumer group whose start offsets are set before
  * it joins (and never committed after), pauses fetching
  * while the caller is `bufferSize` records behind, and cleans up on completion,
- * error, `break`, or abort.
+ * error, `break`, or abort. A consumer that makes no progress for
+ * `stallTimeoutMs` while records remain (seen under heavy load: a group join
+ * that never gets its fetches going) is replaced by a fresh one that resumes
+ * after the last record read, at most twice; then the read fails `unavailable`.
  */
 export async function* readTopicRange(
   kafka: Kafka,
   options: TopicRangeOptions,
 ): AsyncGenerator<RangeMessage> {
   const bounds = await readBounds(kafka, options);
-  const pending = bounds.filter((b) => b.start < b.end);
-  if (pending.length === 0 || options.maxMessages === 0 || options.signal?.aborted) return;
+  const next = new Map(bounds.map((b) => [b.partition, b.start]));
+  let yielded = 0;
+  for (let attempt = 1; ; attempt += 1) {
+    const pending = bounds
+      .map((b) => ({ ...b, start: next.get(b.partition) ?? b.start }))
+      .filter((b) => b.start < b.end);
+    const wanted = options.maxMessages === undefined ? undefined : options.maxMessages - yielded;
+    if (pending.length === 0 || wanted === 0 || options.signal?.aborted) return;
+    try {
+      for await (const message of readSlice(kafka, options, pending, wanted)) {
+        next.set(message.partition, BigInt(message.offset) + 1n);
+        yielded += 1;
+        yield message;
+      }
+      return;
+    } catch (error) {
+      if (!(error instanceof StalledRead)) throw error;
+      if (attempt >= readAttempts) {
+        throw new UnavailableError(`${error.message}, ${readAttempts} times`, { cause: error });
+      }
+    }
+  }
+}
 
+/** One attempt of {@link readTopicRange}: one throw-away consumer over `pending`. */
+async function* readSlice(
+  kafka: Kafka,
+  options: TopicRangeOptions,
+  pending: readonly Bounds[],
+  maxMessages: number | undefined,
+): AsyncGenerator<RangeMessage> {
   const bufferSize = options.bufferSize ?? 1_000;
-  const stallTimeoutMs = options.stallTimeoutMs ?? 60_000;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   const queue: RangeMessage[] = [];
   const remaining = new Map(pending.map((b) => [b.partition, b]));
   let failure: unknown;
@@ -91,7 +131,10 @@ export async function* readTopicRange(
       admin.setOffsets({
         groupId,
         topic: options.topic,
-        partitions: bounds.map(({ partition, start }) => ({ partition, offset: start.toString() })),
+        partitions: pending.map(({ partition, start }) => ({
+          partition,
+          offset: start.toString(),
+        })),
       }),
     );
     try {
@@ -156,7 +199,7 @@ export async function* readTopicRange(
         wakeFetcher = undefined;
         yield message;
         yielded += 1;
-        if (options.maxMessages !== undefined && yielded >= options.maxMessages) return;
+        if (maxMessages !== undefined && yielded >= maxMessages) return;
         continue;
       }
       if (failure !== undefined)
@@ -172,7 +215,7 @@ export async function* readTopicRange(
         };
       });
       if (!woken && !finished && queue.length === 0) {
-        throw new UnavailableError(
+        throw new StalledRead(
           `reading ${options.topic} made no progress for ${stallTimeoutMs} ms with ${remaining.size} partitions unread`,
         );
       }

@@ -54,6 +54,20 @@ describe('prom-client /metrics scraped by the real Prometheus', () => {
     await server.close();
   });
 
+  /** What Prometheus says about this run's target (discovered? healthy? last error?). */
+  async function targetState(): Promise<string> {
+    const response = await fetch(`${settings.prometheusUrl}/api/v1/targets?state=any`);
+    const body = (await response.json()) as {
+      data: {
+        activeTargets: { labels: Record<string, string>; health: string; lastError: string }[];
+      };
+    };
+    const found = body.data.activeTargets.find((target) => target.labels['run'] === run);
+    return found
+      ? `target ${found.labels['instance']}: health ${found.health}, last error "${found.lastError}"`
+      : `target not discovered (${body.data.activeTargets.length} active targets)`;
+  }
+
   it('stores the value the service exposes, with its labels', async () => {
     age.set({ zone: run }, 4.5);
     const sample = await waitFor(
@@ -64,8 +78,13 @@ describe('prom-client /metrics scraped by the real Prometheus', () => {
         );
         return result.find((series) => series.value[1] === '4.5');
       },
-      { timeoutMs: 30_000, intervalMs: 250, description: `Prometheus to scrape target ${run}` },
-    );
+      { timeoutMs: 60_000, intervalMs: 250, description: `Prometheus to scrape target ${run}` },
+    ).catch(async (error: unknown) => {
+      // Say why: never discovered, or discovered but failing to scrape.
+      throw new Error(`${(error as Error).message}; Prometheus: ${await targetState()}`, {
+        cause: error,
+      });
+    });
     assert.equal(sample.metric['zone'], run);
     assert.equal(sample.metric['service'], 'metrics-int-test');
     assert.equal(sample.metric['instance'], `127.0.0.1:${server.port}`);
