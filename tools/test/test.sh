@@ -12,6 +12,8 @@ if [ ! -x node_modules/.bin/tsc ]; then
 fi
 echo "==> infrastructure"
 bash tools/infra/infra.sh up
+# The tests read where everything runs from these variables (port overrides included).
+eval "$(bash tools/infra/infra.sh env)"
 echo "==> build"
 node_modules/.bin/tsc -b tsconfig.json
 echo "==> tests"
