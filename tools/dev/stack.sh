@@ -63,6 +63,11 @@ start_control_plane() {
   for entry in "${control_plane[@]}"; do
     IFS='|' read -r name main grpc metrics environment <<<"$entry"
     IFS='|' read -r -a environment <<<"$environment"
+    # Services with a database of their own: on the infrastructure's PostgreSQL.
+    case $name in
+      rollback-controller) environment+=("CARACAL_ROLLBACK_POSTGRES_URL=${CARACAL_POSTGRES_URL%/*}/caracal_rollback") ;;
+      verification-aggregator) environment+=("CARACAL_VERIFIER_POSTGRES_URL=${CARACAL_POSTGRES_URL%/*}/caracal_verification") ;;
+    esac
     start_service "$name" "$main" "$metrics" "${environment[@]}"
   done
 }
