@@ -119,6 +119,8 @@ start_data_plane() {
       "CARACAL_GATEWAY_STS_JWKS_URLS=$jwks" \
       "CARACAL_GATEWAY_TOKEN_ISSUER=$issuer"
     # The region's canary probes through its Gateway and reports to the verification-aggregator.
+    # It signs its subject tokens with the development IdP key the first STS replica generates.
+    for _ in $(seq 1 300); do [ -s "$local_dir/keys/subject-issuer-es256.pem" ] && break; sleep 0.1; done
     start_service "canary-$region" apps/canary-agent/dist/main.js "$((9474 + r))" \
       "CARACAL_CANARY_REGION=$region" \
       "CARACAL_CANARY_AGENT_ID=canary-$region" \
