@@ -9,8 +9,8 @@
 //                                            rolled back automatically, and never reaches stage 2
 //
 // Environment: CARACAL_ADMIN_URL and CARACAL_ADMIN_TOKEN (an admin token).
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const phase = process.argv[2];
 const adminUrl = process.env.CARACAL_ADMIN_URL ?? 'http://127.0.0.1:8470';
@@ -28,21 +28,33 @@ const regions = { eu: 'demo-eu', us: 'demo-us' };
 const started = performance.now();
 const stamp = () => `[${String(Math.round(performance.now() - started)).padStart(6)} ms]`;
 
-/** Runs the CLI, echoing its output indented; returns its exit code and stdout. */
-function caracal(args, { expect = 0 } = {}) {
+/**
+ * Runs the CLI, echoing its output indented; returns its stdout. Asynchronous on purpose: a
+ * blocked event loop keeps fetch's pooled keep-alive sockets from seeing the server close them,
+ * and the next request would then be written to a dead socket.
+ */
+async function caracal(args, { expect = 0 } = {}) {
   console.log(`${stamp()} $ caracal-deploy ${args.join(' ')}`);
-  const run = spawnSync(process.execPath, [cli, ...args], {
-    encoding: 'utf8',
+  const child = spawn(process.execPath, [cli, ...args], {
     env: { ...process.env, CARACAL_ADMIN_URL: adminUrl, CARACAL_ADMIN_TOKEN: token },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  for (const line of `${run.stdout}${run.stderr}`.trimEnd().split('\n')) {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+  const status = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  for (const line of `${stdout}${stderr}`.trimEnd().split('\n')) {
     if (line) console.log(`             ${line}`);
   }
-  console.log(`             → exit ${run.status}`);
-  if (run.status !== expect) {
-    throw new Error(`caracal-deploy ${args[0]} exited ${run.status}, expected ${expect}`);
+  console.log(`             → exit ${status}`);
+  if (status !== expect) {
+    throw new Error(`caracal-deploy ${args[0]} exited ${status}, expected ${expect}`);
   }
-  return run.stdout;
+  return stdout;
 }
 
 const idOf = (output, what) => {
@@ -51,14 +63,24 @@ const idOf = (output, what) => {
   return match[1];
 };
 
+/**
+ * Calls the Admin API. Every call here is safe to repeat (creations tolerate 409), so a request
+ * that never got an answer because its pooled connection had just been closed is sent once more.
+ */
 async function api(method, path, body, tolerate = []) {
-  const response = await fetch(`${adminUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
+  const send = () =>
+    fetch(`${adminUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  const response = await send().catch((error) => {
+    const code = error.cause?.code;
+    if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return send();
+    throw error;
   });
   if (!response.ok && !tolerate.includes(response.status)) {
     throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
@@ -86,13 +108,13 @@ const input = (zone, scope) => ({
 });
 
 /** Pushes `dir` as the zone's `authz` policy and makes a `main` set version of it. */
-function pushVersion(zone, dir) {
+async function pushVersion(zone, dir) {
   const policyVersion = idOf(
-    caracal(['policy', 'push', dir, '--zone', zone, '--policy', 'authz']),
+    await caracal(['policy', 'push', dir, '--zone', zone, '--policy', 'authz']),
     'policy version',
   );
   return idOf(
-    caracal([
+    await caracal([
       'set',
       'version',
       'create',
@@ -111,7 +133,7 @@ function pushVersion(zone, dir) {
 function stamped(dir, name) {
   const target = `${work}${name}`;
   mkdirSync(target, { recursive: true });
-  const source = spawnSync('cat', [`${demo}${dir}/authz.rego`], { encoding: 'utf8' }).stdout;
+  const source = readFileSync(`${demo}${dir}/authz.rego`, 'utf8');
   writeFileSync(`${target}/authz.rego`, `${source}\n# run ${new Date().toISOString()}\n`);
   return target;
 }
@@ -170,11 +192,21 @@ try {
         continue;
       }
       // What a pull request's CI job runs, with no server: the same validator, offline.
-      caracal(['validate', '--local', `${demo}authz-v1`, '--catalog', `${demo}catalog.json`]);
-      const v1 = pushVersion(zone, `${demo}authz-v1`);
-      caracal(['validate', '--zone', zone, '--set', 'main', '--version', v1]);
-      caracal(['simulate', '--zone', zone, '--set', 'main', '--version', v1, '--cases', cases]);
-      caracal([
+      await caracal(['validate', '--local', `${demo}authz-v1`, '--catalog', `${demo}catalog.json`]);
+      const v1 = await pushVersion(zone, `${demo}authz-v1`);
+      await caracal(['validate', '--zone', zone, '--set', 'main', '--version', v1]);
+      await caracal([
+        'simulate',
+        '--zone',
+        zone,
+        '--set',
+        'main',
+        '--version',
+        v1,
+        '--cases',
+        cases,
+      ]);
+      await caracal([
         'activate',
         '--zone',
         zone,
@@ -193,8 +225,8 @@ try {
     const goodSource = stamped('authz-v2', 'v2');
     const good = {};
     for (const zone of Object.values(regions)) {
-      good[zone] = pushVersion(zone, goodSource);
-      caracal([
+      good[zone] = await pushVersion(zone, goodSource);
+      await caracal([
         'simulate',
         '--zone',
         zone,
@@ -206,7 +238,7 @@ try {
         `${work}cases-${zone}.json`,
       ]);
     }
-    caracal([
+    await caracal([
       'deploy',
       '--version',
       good['demo-eu'],
@@ -224,9 +256,9 @@ try {
     console.log(`${stamp()} a bad change: reads now need a step-up nobody has`);
     const badSource = stamped('authz-bad', 'bad');
     const bad = {};
-    for (const zone of Object.values(regions)) bad[zone] = pushVersion(zone, badSource);
+    for (const zone of Object.values(regions)) bad[zone] = await pushVersion(zone, badSource);
     // Its expected cases pass (writes stay denied): only the canaries' reads can catch it.
-    caracal(
+    await caracal(
       [
         'deploy',
         '--version',
@@ -245,7 +277,7 @@ try {
     );
 
     console.log(`${stamp()} where each zone stands now`);
-    for (const zone of Object.values(regions)) caracal(['status', '--zone', zone]);
+    for (const zone of Object.values(regions)) await caracal(['status', '--zone', zone]);
     const eu = await api('GET', '/v1/zones/demo-eu/binding');
     const us = await api('GET', '/v1/zones/demo-us/binding');
     const euOk = eu.active.policy_set_version_id === good['demo-eu'];
@@ -256,6 +288,7 @@ try {
     if (!euOk || !usOk) process.exitCode = 1;
   }
 } catch (error) {
-  console.error(`deployment scenario failed: ${error.message}`);
+  const cause = error.cause ? ` (${error.cause.code ?? error.cause.message})` : '';
+  console.error(`deployment scenario failed: ${error.message}${cause}`);
   process.exitCode = 1;
 }

@@ -3,6 +3,7 @@
 # Deploy service, two regions of data plane) and prove it works end to end.
 #
 #   tools/dev/stack.sh [up]   install what is missing, build, start, verify, run the demo, print addresses
+#   tools/dev/stack.sh up --down   the same, then stop everything (services and infrastructure)
 #   tools/dev/stack.sh status what runs where
 #   tools/dev/stack.sh stop   stop the services, leave the infrastructure running
 #   tools/dev/stack.sh down   stop the services, then the infrastructure
@@ -163,6 +164,24 @@ stop_services() {
   done
 }
 
+# After a failed step: which services died, with the end of their logs, so the
+# cause is on screen (a CI job keeps nothing else).
+report_failure() {
+  local name log
+  say "a step failed; service state and the end of the logs of any that stopped:"
+  for name in $(service_names); do
+    log=$log_dir/$name.log
+    if service_pid "$name" >/dev/null; then continue; fi
+    [ -f "$log" ] || continue
+    say "$name is not running; last lines of $log:"
+    tail -n 25 "$log" | sed 's/^/    /'
+  done
+  if [ -f "$log_dir/admin-api.log" ]; then
+    say "last lines of $log_dir/admin-api.log:"
+    tail -n 15 "$log_dir/admin-api.log" | sed 's/^/    /'
+  fi
+}
+
 service_names() {
   local entry
   for entry in "${control_plane[@]}"; do echo "${entry%%|*}"; done
@@ -170,10 +189,17 @@ service_names() {
   echo demo-upstream
 }
 
-case ${1:-up} in
+command=${1:-up}
+teardown=false
+if [ "$command" = up ] && [ "${2:-}" = --down ]; then teardown=true
+elif [ "$#" -gt 1 ]; then command=usage
+fi
+
+case $command in
   up)
     # Ctrl-C stops everything this command started, infrastructure included.
     trap 'say "interrupted: stopping the stack"; stop_services; bash tools/infra/infra.sh down; exit 130' INT TERM
+    trap report_failure ERR
     if [ ! -x node_modules/.bin/tsc ]; then say "npm ci"; npm ci --no-audit --no-fund; fi
     say "infrastructure"
     bash tools/infra/infra.sh up
@@ -213,7 +239,13 @@ case ${1:-up} in
     say "Admin API: http://127.0.0.1:8470 (OpenAPI: http://127.0.0.1:8470/v1/openapi.json; tokens: node apps/admin-api/dist/cli.js create-token --role admin --name <name>)"
     say "Gateways: eu http://127.0.0.1:$(gateway_http_port 0)/api  us http://127.0.0.1:$(gateway_http_port 1)/api"
     say "Prometheus: $CARACAL_PROMETHEUS_URL  Alertmanager: $CARACAL_ALERTMANAGER_URL (alerts go to the rollback-controller at :18090)"
-    say "stop everything with: bash tools/dev/stack.sh down"
+    if $teardown; then
+      say "tearing down (--down)"
+      stop_services
+      bash tools/infra/infra.sh down
+    else
+      say "stop everything with: bash tools/dev/stack.sh down"
+    fi
     ;;
   status)
     bash tools/infra/infra.sh status
