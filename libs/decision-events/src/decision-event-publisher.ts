@@ -4,7 +4,7 @@ import type { KeyedMessage, KeyedProducer } from '@caracal-deploy/kafka';
 import {
   auditEvent,
   auditTopic,
-  decisionLogRecord,
+  decisionLogJson,
   decisionLogTopic,
   type DecisionFacts,
 } from './decision-events.js';
@@ -147,7 +147,7 @@ export class DecisionEventPublisher {
     }));
     const logs: KeyedMessage[] = batch.map((facts) => ({
       key: facts.zoneId,
-      value: JSON.stringify(decisionLogRecord(facts, this.options.maskedPaths ?? [])),
+      value: decisionLogJson(facts, this.options.maskedPaths ?? []),
     }));
     const auditSend = () =>
       this.options.producer.sendKeyed(this.options.auditTopic ?? auditTopic, audit);

@@ -4,7 +4,13 @@ import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parseDecisionLogRecord } from '@caracal-deploy/simulation';
 
-import { auditEvent, decisionLogRecord, maskInput, type DecisionFacts } from './index.js';
+import {
+  auditEvent,
+  decisionLogJson,
+  decisionLogRecord,
+  maskInput,
+  type DecisionFacts,
+} from './index.js';
 
 const contracts = new URL('../../../../shared/contracts/caracal/', import.meta.url);
 const read = (path: string) =>
@@ -77,5 +83,29 @@ describe('decision events', () => {
       'user-1',
     );
     assert.deepEqual(maskInput({ a: 1 }, []), { a: 1 });
+  });
+
+  it('splices the texts a decision carries into its decision log, the same record either way', () => {
+    const plain = JSON.stringify(decisionLogRecord(facts));
+    const carried = {
+      ...facts,
+      inputJson: JSON.stringify(facts.input),
+      resultJson: JSON.stringify(facts.result),
+    };
+    assert.equal(decisionLogJson(facts), plain);
+    assert.equal(decisionLogJson(carried), plain);
+    // Spliced text is taken as it is: OPA's own spelling of the same values reads back equal.
+    const spaced = { ...carried, resultJson: JSON.stringify(facts.result, null, 1) };
+    assert.deepEqual(JSON.parse(decisionLogJson(spaced)), JSON.parse(plain));
+    const noResult = { ...carried, result: undefined, resultJson: undefined, revision: null };
+    assert.equal(
+      decisionLogJson(noResult),
+      JSON.stringify(decisionLogRecord({ ...facts, result: undefined, revision: null })),
+    );
+    // Masking needs the object: the carried input text is not used then.
+    const masked = JSON.parse(decisionLogJson(carried, ['context.subject_claims.sub'])) as {
+      input: { context: { subject_claims: { sub: string } } };
+    };
+    assert.equal(masked.input.context.subject_claims.sub, '[masked]');
   });
 });

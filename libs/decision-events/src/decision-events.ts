@@ -19,6 +19,10 @@ export interface DecisionFacts {
   readonly input: Readonly<Record<string, unknown>>;
   /** The raw policy result (undefined when nothing could be evaluated). */
   readonly result: unknown;
+  /** `input` as JSON text, when the caller has it (spares serialising it again). */
+  readonly inputJson?: string;
+  /** `result` as JSON text, when the caller has it. */
+  readonly resultJson?: string;
   readonly occurredAt: Date;
   /** Extra facts for the audit event (resource, trace id, denial reason…). */
   readonly metadata?: Readonly<Record<string, unknown>>;
@@ -94,4 +98,22 @@ export function decisionLogRecord(
     input: maskInput(facts.input, maskedPaths),
     result: facts.result ?? null,
   };
+}
+
+/**
+ * {@link decisionLogRecord} as JSON text. Without masking, input and result
+ * texts the decision already carries are spliced in rather than serialised again.
+ */
+export function decisionLogJson(facts: DecisionFacts, maskedPaths: readonly string[] = []): string {
+  if (maskedPaths.length > 0 || facts.inputJson === undefined) {
+    return JSON.stringify(decisionLogRecord(facts, maskedPaths));
+  }
+  const result =
+    facts.result === undefined ? 'null' : (facts.resultJson ?? JSON.stringify(facts.result));
+  return (
+    `{"decision_id":${JSON.stringify(facts.decisionId)},"zone_id":${JSON.stringify(facts.zoneId)},` +
+    `"revision":${JSON.stringify(facts.revision ?? 'none')},` +
+    `"timestamp":"${facts.occurredAt.toISOString()}",` +
+    `"input":${facts.inputJson},"result":${result}}`
+  );
 }

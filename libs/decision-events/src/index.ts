@@ -1,6 +1,7 @@
 export {
   auditEvent,
   auditTopic,
+  decisionLogJson,
   decisionLogRecord,
   decisionLogTopic,
   maskInput,

@@ -56,6 +56,10 @@ export interface RuntimeDecision {
   readonly revision: string | null;
   /** Why a deny was not the policy's own decision. */
   readonly reason?: 'no_active_policy_set' | 'evaluation_error' | 'malformed_result';
+  /** The input as the policy read it (JSON text), when it was evaluated. */
+  readonly inputJson?: string;
+  /** `result` as JSON text, when the policy produced one. */
+  readonly resultJson?: string;
 }
 
 /** Hooks for metrics and logs. */
@@ -203,8 +207,18 @@ export class ZonePolicyRuntime {
       };
     }
     let result: unknown;
+    let resultJson: string | undefined;
+    // Serialised once here: the decision log reuses the text the policy read.
+    const inputJson = input ? JSON.stringify(input) : undefined;
     try {
-      result = loaded.policy.evaluate(input, this.entrypoint);
+      if (inputJson === undefined) {
+        result = loaded.policy.evaluate(input, this.entrypoint);
+      } else {
+        ({ value: result, json: resultJson } = loaded.policy.evaluateJson(
+          inputJson,
+          this.entrypoint,
+        ));
+      }
     } catch (error) {
       this.options.events?.onEvaluationError?.(loaded.revision, error);
       return {
@@ -224,6 +238,8 @@ export class ZonePolicyRuntime {
       result,
       revision: loaded.revision,
       ...(effective.erroring ? { reason: 'malformed_result' as const } : {}),
+      ...(inputJson === undefined ? {} : { inputJson }),
+      ...(resultJson === undefined ? {} : { resultJson }),
     };
   }
 

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { InvalidArgumentError } from '@caracal-deploy/errors';
 import { assertReachable, infraSettings } from '@caracal-deploy/testing';
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
 
 import { OpaCli, OpaPolicyError, loadWasmPolicy, readBundle } from './index.js';
 
@@ -119,6 +121,37 @@ describe('OPA CLI and opa-wasm on the same bundle', () => {
       reasons: ['resource not allowed'],
       policy_revision: 'r-2026-05-20',
     });
+  });
+
+  it('answers on its direct path exactly as opa-wasm itself, from objects, text and bytes', async () => {
+    const bundle = readBundle(bundleBytes);
+    const wasm = await loadWasmPolicy(bundle.wasm, bundle.data);
+    const reference = await loadPolicy(bundle.wasm);
+    reference.setData(bundle.data as object);
+    const viaLibrary = (input: unknown) =>
+      (reference.evaluate(input, 'caracal/authz/result') as { result: unknown }[])[0]?.result;
+    const big = 'é€𝄞'.repeat(300_000); // multi-byte text, megabytes: wasm memory has to grow
+    const cases: unknown[] = [
+      ...inputs,
+      { subject: { role: 'viewer' }, action: 'read', resource: `zone/public/${big}` },
+      { subject: { role: 'ädmin' }, action: 'read', resource: 'zone/😀' },
+      { subject: { role: 'admin' }, action: 'write', resource: 'zone/eu/keys' },
+    ];
+    for (const input of cases) {
+      const expected = viaLibrary(input);
+      const label = `for ${JSON.stringify(input).slice(0, 80)}`;
+      assert.deepEqual(wasm.evaluate(input, 'caracal/authz/result'), expected, label);
+      const text = JSON.stringify(input);
+      for (const serialised of [text, new TextEncoder().encode(text)]) {
+        const { value, json } = wasm.evaluateJson(serialised, 'caracal/authz/result');
+        assert.deepEqual(value, expected, label);
+        assert.deepEqual(JSON.parse(json ?? 'null'), expected, `its JSON text ${label}`);
+      }
+    }
+    assert.throws(
+      () => wasm.evaluateJson('{}', 'caracal/authz/nothing'),
+      (error: unknown) => error instanceof InvalidArgumentError,
+    );
   });
 
   it('agrees with OPA interpreting the Rego sources the bundle was built from', async () => {

@@ -73,6 +73,8 @@ export class DecisionEngine {
           : {}),
         input: call.input,
         result: decision.result,
+        ...(decision.inputJson === undefined ? {} : { inputJson: decision.inputJson }),
+        ...(decision.resultJson === undefined ? {} : { resultJson: decision.resultJson }),
         occurredAt: new Date(),
         metadata: { ...call.metadata, ...(decision.reason ? { reason: decision.reason } : {}) },
       });
