@@ -8,5 +8,5 @@ export type { KafkaClientOptions } from './kafka.options.js';
 export { jsonLogCreator } from './kafka-logger.js';
 export { KeyedProducer } from './keyed-producer.js';
 export type { KeyedMessage, KeyedProducerOptions } from './keyed-producer.js';
-export { readTopicRange } from './topic-range-reader.js';
+export { readTopicRange, readTopicRangeBatches } from './topic-range-reader.js';
 export type { RangeMessage, TopicRangeOptions } from './topic-range-reader.js';

@@ -8,13 +8,21 @@ import {
   type TestTopic,
 } from '@caracal-deploy/testing';
 
-import { createKafka, readTopicRange, type RangeMessage } from './index.js';
+import { createKafka, readTopicRange, readTopicRangeBatches, type RangeMessage } from './index.js';
 
 const settings = infraSettings();
 
 async function collect(messages: AsyncIterable<RangeMessage>): Promise<RangeMessage[]> {
   const seen: RangeMessage[] = [];
   for await (const message of messages) seen.push(message);
+  return seen;
+}
+
+async function collectBatches(
+  batches: AsyncIterable<readonly RangeMessage[]>,
+): Promise<(readonly RangeMessage[])[]> {
+  const seen: (readonly RangeMessage[])[] = [];
+  for await (const batch of batches) seen.push(batch);
   return seen;
 }
 
@@ -75,6 +83,43 @@ describe('readTopicRange against Kafka', () => {
       readTopicRange(kafka, { topic: topic.topic, maxMessages: 7, bufferSize: 2 }),
     );
     assert.equal(messages.length, 7);
+  });
+
+  it('a batch at a time: the same records, no empty batch, offsets rising per partition', async () => {
+    const batches: (readonly RangeMessage[])[] = [];
+    for await (const batch of readTopicRangeBatches(kafka, { topic: topic.topic, bufferSize: 8 }))
+      batches.push(batch);
+    assert.ok(batches.every((batch) => batch.length > 0));
+    const messages = batches.flat();
+    assert.deepEqual(
+      seqs(messages),
+      Array.from({ length: total }, (_, i) => i),
+    );
+    for (const partition of [0, 1, 2]) {
+      const offsets = messages
+        .filter((m) => m.partition === partition)
+        .map((m) => Number(m.offset));
+      assert.deepEqual(
+        offsets,
+        [...offsets].sort((a, b) => a - b),
+      );
+    }
+    // A time window that starts and ends inside the fetched batches is cut to the record.
+    const window = (
+      await collectBatches(
+        readTopicRangeBatches(kafka, {
+          topic: topic.topic,
+          fromTimestampMs: base + 31 * 60_000,
+          toTimestampMs: base + 37 * 60_000,
+        }),
+      )
+    ).flat();
+    assert.deepEqual(seqs(window), [31, 32, 33, 34, 35, 36, 37]);
+    // maxMessages cuts inside a batch.
+    const first = (
+      await collectBatches(readTopicRangeBatches(kafka, { topic: topic.topic, maxMessages: 11 }))
+    ).flat();
+    assert.equal(first.length, 11);
   });
 
   it('yields nothing for a window after the last record', async () => {

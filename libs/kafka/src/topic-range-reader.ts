@@ -63,6 +63,18 @@ export async function* readTopicRange(
   kafka: Kafka,
   options: TopicRangeOptions,
 ): AsyncGenerator<RangeMessage> {
+  for await (const batch of readTopicRangeBatches(kafka, options)) yield* batch;
+}
+
+/**
+ * {@link readTopicRange} a batch at a time: each step yields every record
+ * buffered so far (in order per partition, never empty), so a consumer with a
+ * per-record cost of a microsecond or two does not pay an async step per record.
+ */
+export async function* readTopicRangeBatches(
+  kafka: Kafka,
+  options: TopicRangeOptions,
+): AsyncGenerator<readonly RangeMessage[]> {
   const bounds = await readBounds(kafka, options);
   const next = new Map(bounds.map((b) => [b.partition, b.start]));
   let yielded = 0;
@@ -73,10 +85,13 @@ export async function* readTopicRange(
     const wanted = options.maxMessages === undefined ? undefined : options.maxMessages - yielded;
     if (pending.length === 0 || wanted === 0 || options.signal?.aborted) return;
     try {
-      for await (const message of readSlice(kafka, options, pending, wanted)) {
-        next.set(message.partition, BigInt(message.offset) + 1n);
-        yielded += 1;
-        yield message;
+      for await (const batch of readSlice(kafka, options, pending, wanted)) {
+        // Records of one partition arrive in offset order: the last one read decides.
+        const last = new Map<number, string>();
+        for (const message of batch) last.set(message.partition, message.offset);
+        for (const [partition, offset] of last) next.set(partition, BigInt(offset) + 1n);
+        yielded += batch.length;
+        yield batch;
       }
       return;
     } catch (error) {
@@ -94,10 +109,10 @@ async function* readSlice(
   options: TopicRangeOptions,
   pending: readonly Bounds[],
   maxMessages: number | undefined,
-): AsyncGenerator<RangeMessage> {
+): AsyncGenerator<RangeMessage[]> {
   const bufferSize = options.bufferSize ?? 1_000;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-  const queue: RangeMessage[] = [];
+  let queue: RangeMessage[] = [];
   const remaining = new Map(pending.map((b) => [b.partition, b]));
   let failure: unknown;
   let finished = false;
@@ -155,14 +170,27 @@ async function* readSlice(
         eachBatch: async (payload) => {
           const { batch } = payload;
           const bound = remaining.get(batch.partition);
-          if (!bound) return;
-          for (const message of batch.messages) {
-            if (finished || !payload.isRunning() || payload.isStale()) return;
-            const offset = BigInt(message.offset);
-            if (offset < bound.start) continue;
-            if (offset >= bound.end) break;
+          const { messages } = batch;
+          // The loop below never yields, so one look at the run state covers the batch.
+          if (!bound || messages.length === 0) return;
+          if (finished || !payload.isRunning() || payload.isStale()) return;
+          // Offsets are compared one by one only in a batch that straddles a bound.
+          const inside =
+            BigInt(messages[0]!.offset) >= bound.start &&
+            BigInt(messages[messages.length - 1]!.offset) + 1n < bound.end;
+          const to = options.toTimestampMs;
+          for (const message of messages) {
+            if (!inside) {
+              const offset = BigInt(message.offset);
+              if (offset < bound.start) continue;
+              if (offset >= bound.end) break;
+              if (offset + 1n >= bound.end) {
+                remaining.delete(batch.partition);
+                if (remaining.size === 0) finished = true;
+              }
+            }
             const timestampMs = Number(message.timestamp);
-            if (options.toTimestampMs === undefined || timestampMs <= options.toTimestampMs) {
+            if (to === undefined || timestampMs <= to) {
               queue.push({
                 partition: batch.partition,
                 offset: message.offset,
@@ -170,10 +198,6 @@ async function* readSlice(
                 key: message.key,
                 value: message.value,
               });
-            }
-            if (offset + 1n >= bound.end) {
-              remaining.delete(batch.partition);
-              if (remaining.size === 0) finished = true;
             }
           }
           notifyReader();
@@ -193,12 +217,16 @@ async function* readSlice(
 
     let yielded = 0;
     for (;;) {
-      const message = queue.shift();
-      if (message) {
+      if (queue.length > 0) {
+        let batch = queue;
+        queue = [];
+        if (maxMessages !== undefined && yielded + batch.length > maxMessages) {
+          batch = batch.slice(0, maxMessages - yielded);
+        }
         wakeFetcher?.();
         wakeFetcher = undefined;
-        yield message;
-        yielded += 1;
+        yield batch;
+        yielded += batch.length;
         if (maxMessages !== undefined && yielded >= maxMessages) return;
         continue;
       }

@@ -32,8 +32,14 @@ export interface ReplayOptions {
   readonly bundle: Uint8Array;
   /** Entrypoint to evaluate (default `caracal/authz/result`). */
   readonly entrypoint?: string;
-  /** Raw decision-log record values (JSON), e.g. from `readTopicRange`, or an in-memory list. */
-  readonly records: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /**
+   * Raw decision-log record values (JSON), e.g. from `readTopicRange`, or an in-memory list.
+   * An item may also be an array of records (e.g. from `readTopicRangeBatches`), which spares
+   * an async step per record.
+   */
+  readonly records:
+    | AsyncIterable<Uint8Array | readonly Uint8Array[]>
+    | Iterable<Uint8Array | readonly Uint8Array[]>;
   /** Only records of this zone are evaluated. */
   readonly zoneId?: string;
   readonly gate: ImpactGate;
@@ -175,17 +181,21 @@ export async function replayDecisions(options: ReplayOptions): Promise<ReplayRes
 
   try {
     let batch: Uint8Array[] = [];
-    for await (const record of options.records) {
+    for await (const item of options.records) {
       if (options.signal?.aborted) throw new CancelledError('replay cancelled');
       if (failure) throw failure;
-      batch.push(record);
-      progress.read += 1;
-      if (batch.length >= batchSize) {
-        await send(batch);
-        batch = [];
-        reportProgress(false);
+      const records = item instanceof Uint8Array ? [item] : item;
+      for (const record of records) {
+        batch.push(record);
+        if (batch.length >= batchSize) {
+          progress.read += batch.length;
+          await send(batch);
+          batch = [];
+          reportProgress(false);
+        }
       }
     }
+    progress.read += batch.length;
     if (batch.length > 0) await send(batch);
     await waitFor(() => lanes.every((lane) => lane.inFlight === 0));
     for (const lane of lanes) lane.worker.postMessage({ kind: 'finish' } satisfies ToWorker);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancelledError, InvalidArgumentError } from '@caracal-deploy/errors';
-import { createKafka, readTopicRange } from '@caracal-deploy/kafka';
+import { createKafka, readTopicRange, readTopicRangeBatches } from '@caracal-deploy/kafka';
 import { OpaCli } from '@caracal-deploy/opa';
 import {
   assertReachable,
@@ -266,6 +266,21 @@ describe('replayDecisions with the real OPA-built candidate bundle', () => {
       }
       const result = await replayDecisions({ bundle: candidate, records: values(), gate: {} });
       assert.deepEqual(result.report.totals, expectedTotals(all));
+
+      // The same log a fetched batch at a time, as the policy-validator reads it.
+      async function* batches(): AsyncGenerator<Uint8Array[]> {
+        for await (const batch of readTopicRangeBatches(kafka, { topic: topic.topic })) {
+          yield batch.flatMap((message) => (message.value ? [message.value] : []));
+        }
+      }
+      const batched = await replayDecisions({
+        bundle: candidate,
+        records: batches(),
+        gate: {},
+        batchSize: 100,
+      });
+      assert.deepEqual(batched.report.totals, expectedTotals(all));
+      assert.equal(batched.progress.read, all.length);
     });
   });
 });

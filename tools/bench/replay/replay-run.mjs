@@ -2,7 +2,7 @@
 //   node replay-run.mjs <topic> <candidate-bundle-path> <workers>
 // Prints one JSON line: { decisions, seconds, peakRssMb, totals }.
 import { readFile } from 'node:fs/promises';
-import { createKafka, readTopicRange } from '@caracal-deploy/kafka';
+import { createKafka, readTopicRangeBatches } from '@caracal-deploy/kafka';
 import { replayDecisions } from '@caracal-deploy/replay';
 
 const [topic, bundlePath, workers] = process.argv.slice(2);
@@ -10,9 +10,10 @@ const brokers = (process.env.CARACAL_KAFKA_BROKERS ?? '127.0.0.1:19092').split('
 const kafka = createKafka({ brokers, clientId: 'replay-bench' });
 const bundle = new Uint8Array(await readFile(bundlePath));
 
+// Batches as the policy-validator reads them: one async step per fetched batch.
 async function* values() {
-  for await (const message of readTopicRange(kafka, { topic, bufferSize: 4096 })) {
-    if (message.value) yield message.value;
+  for await (const batch of readTopicRangeBatches(kafka, { topic, bufferSize: 4096 })) {
+    yield batch.flatMap((message) => (message.value ? [message.value] : []));
   }
 }
 

@@ -10,7 +10,7 @@ import {
 } from '@caracal-deploy/contracts';
 import { InvalidArgumentError, NotFoundError, type DeployError } from '@caracal-deploy/errors';
 import { GrpcService, type CallContext, type ServiceImpl } from '@caracal-deploy/grpc';
-import { createKafka, readTopicRange } from '@caracal-deploy/kafka';
+import { createKafka, readTopicRangeBatches } from '@caracal-deploy/kafka';
 import { replayDecisions, type ReplayProgress, type ReplayResult } from '@caracal-deploy/replay';
 import { parseGate } from '@caracal-deploy/simulation';
 import type { Kafka } from 'kafkajs';
@@ -167,27 +167,36 @@ export class SimulationGrpcService implements ServiceImpl<typeof SimulationServi
     };
   }
 
-  /** The zone's recorded decisions in the window (records are keyed by zone); a missing topic has none. */
+  /**
+   * The zone's recorded decisions in the window (records are keyed by zone), a fetched batch at
+   * a time; a missing topic has none.
+   */
   private async *recordsOf(
     request: ReplayRequest,
     signal: AbortSignal,
-  ): AsyncGenerator<Uint8Array> {
+  ): AsyncGenerator<Uint8Array[]> {
     const window = request.window;
     const from = window && window.fromUnixMillis > 0n ? Number(window.fromUnixMillis) : undefined;
     const to = window && window.toUnixMillis > 0n ? Number(window.toUnixMillis) : undefined;
+    const zoneKey = Buffer.from(request.zoneId);
+    const limit = request.maxSamples > 0 ? Number(request.maxSamples) : Infinity;
     let taken = 0;
     try {
-      for await (const message of readTopicRange(this.kafka, {
+      for await (const batch of readTopicRangeBatches(this.kafka, {
         topic: this.options.decisionLogTopic,
         ...(from === undefined ? {} : { fromTimestampMs: from }),
         ...(to === undefined ? {} : { toTimestampMs: to }),
         signal,
         bufferSize: 4_096,
       })) {
-        if (!message.value || message.key?.toString() !== request.zoneId) continue;
-        yield message.value;
-        taken += 1;
-        if (request.maxSamples > 0 && taken >= request.maxSamples) return;
+        const values: Uint8Array[] = [];
+        for (const message of batch) {
+          if (taken + values.length >= limit) break;
+          if (message.value && message.key?.equals(zoneKey)) values.push(message.value);
+        }
+        taken += values.length;
+        if (values.length > 0) yield values;
+        if (taken >= limit) return;
       }
     } catch (error) {
       // No topic yet means nothing was recorded: the gate then says no_data, never pass.
