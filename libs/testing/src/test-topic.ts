@@ -47,7 +47,8 @@ async function withAdmin(
     clientId: 'caracal-testing-admin',
     brokers: [...brokers],
     connectionTimeout: 5_000,
-    retry: { retries: 2 },
+    // A busy broker can take seconds to report a new topic's leaders: keep asking.
+    retry: { retries: 8 },
     logLevel: logLevel.NOTHING,
   }).admin();
   try {
