@@ -30,7 +30,7 @@ export function effectiveDecision(result: unknown): 'allow' | 'deny' {
  * effective decision the expected one.
  */
 export function runPackTests(
-  policy: WasmPolicy,
+  policy: Pick<WasmPolicy, 'evaluate'>,
   tests: readonly PackCase[],
 ): { findings: ValidationFinding[]; results: ValidationTestResult[] } {
   const findings: ValidationFinding[] = [];
