@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { GrpcModule, HealthModule } from '@caracal-deploy/grpc';
-import { MetricsModule } from '@caracal-deploy/metrics';
+import { serviceModules } from '@caracal-deploy/service-host';
 
 import { ActivationMonitor } from './activation/activation-monitor.js';
 import { ActivationGrpcService } from './activation/activation.grpc-service.js';
@@ -17,10 +15,6 @@ import { PostgresHealthIndicator } from './health/postgres.health-indicator.js';
 import { RedisHealthIndicator } from './health/redis.health-indicator.js';
 import { OutboxHost } from './outbox/outbox.host.js';
 
-const { version } = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-) as { version: string };
-
 /** Root module of the activation coordinator. */
 @Module({})
 export class AppModule {
@@ -29,13 +23,13 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        MetricsModule.forRoot({ service: 'activation-coordinator', port: config.metricsPort }),
         CoreModule.forRoot(config),
-        GrpcModule.forRoot({ address: config.grpcAddress }),
-        HealthModule.forRoot({
-          info: { service: 'activation-coordinator', version },
-          indicators: [PostgresHealthIndicator, RedisHealthIndicator],
-          indicatorTokens: [PostgresHealthIndicator, RedisHealthIndicator],
+        ...serviceModules({
+          service: 'activation-coordinator',
+          packageJson: new URL('../package.json', import.meta.url),
+          grpcAddress: config.grpcAddress,
+          metricsPort: config.metricsPort,
+          healthIndicators: [PostgresHealthIndicator, RedisHealthIndicator],
         }),
       ],
       providers: [

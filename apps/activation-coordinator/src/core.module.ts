@@ -6,39 +6,23 @@ import {
   Logger,
   Module,
   type OnApplicationShutdown,
-  type OnModuleInit,
 } from '@nestjs/common';
-import { createDatabase } from '@caracal-deploy/postgres';
+import { DatabaseModule } from '@caracal-deploy/postgres';
 import { createRedis } from '@caracal-deploy/redis';
 import type { Redis } from 'ioredis';
-import type { Kysely } from 'kysely';
 
 import { ActivationRepository, COORDINATOR_DB } from './activation/activation.repository.js';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from './config/coordinator.config.js';
-import type { CoordinatorDatabase } from './database/coordinator.schema.js';
-import { migrateCoordinator } from './database/migrations.js';
+import { migrationTables, migrations } from './database/migrations.js';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import { COORDINATOR_REDIS } from './redis.tokens.js';
 
-/** Applies pending migrations before the app serves; closes the pool and Redis at shutdown. */
+/** Closes the Redis connection at shutdown. */
 @Injectable()
-export class StoresLifecycle implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('Database');
+export class RedisLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(COORDINATOR_REDIS) private readonly redis: Redis) {}
 
-  constructor(
-    @Inject(COORDINATOR_DB) private readonly db: Kysely<CoordinatorDatabase>,
-    @Inject(COORDINATOR_REDIS) private readonly redis: Redis,
-    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
-  ) {}
-
-  async onModuleInit(): Promise<void> {
-    if (!this.config.migrateOnStart) return;
-    const applied = await migrateCoordinator(this.db);
-    if (applied.length > 0) this.logger.log(`applied migrations: ${applied.join(', ')}`);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.db.destroy();
+  onApplicationShutdown(): void {
     this.redis.disconnect();
   }
 }
@@ -52,15 +36,18 @@ export class CoreModule {
     const logger = new Logger('Redis');
     return {
       module: CoreModule,
+      imports: [
+        DatabaseModule.forRoot({
+          token: COORDINATOR_DB,
+          url: config.postgresUrl,
+          applicationName: 'activation-coordinator',
+          migrations,
+          migrationTables,
+          migrateOnStart: config.migrateOnStart,
+        }),
+      ],
       providers: [
         { provide: COORDINATOR_CONFIG, useValue: config },
-        {
-          provide: COORDINATOR_DB,
-          useFactory: () =>
-            createDatabase<CoordinatorDatabase>(config.postgresUrl, {
-              applicationName: 'activation-coordinator',
-            }),
-        },
         {
           provide: COORDINATOR_REDIS,
           useFactory: async () => {
@@ -78,17 +65,11 @@ export class CoreModule {
             return redis;
           },
         },
-        StoresLifecycle,
+        RedisLifecycle,
         ActivationRepository,
         CoordinatorMetrics,
       ],
-      exports: [
-        COORDINATOR_CONFIG,
-        COORDINATOR_DB,
-        COORDINATOR_REDIS,
-        ActivationRepository,
-        CoordinatorMetrics,
-      ],
+      exports: [COORDINATOR_CONFIG, COORDINATOR_REDIS, ActivationRepository, CoordinatorMetrics],
     };
   }
 }

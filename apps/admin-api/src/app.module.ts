@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   type DynamicModule,
   type MiddlewareConsumer,
@@ -7,8 +6,7 @@ import {
   RequestMethod,
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { GrpcModule, HealthModule } from '@caracal-deploy/grpc';
-import { MetricsModule } from '@caracal-deploy/metrics';
+import { serviceModules } from '@caracal-deploy/service-host';
 
 import { ActivationClient } from './activation/activation.client.js';
 import { ActivationController } from './activation/activation.controller.js';
@@ -38,10 +36,6 @@ import { PolicySimulationService } from './simulation/policy-simulation.service.
 import { SimulationClient } from './simulation/simulation.client.js';
 import { SimulationController } from './simulation/simulation.controller.js';
 
-const { version } = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-) as { version: string };
-
 /** Root module of admin-api. */
 @Module({})
 export class AppModule implements NestModule {
@@ -51,12 +45,12 @@ export class AppModule implements NestModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config),
-        GrpcModule.forRoot({ address: config.grpcAddress }),
-        MetricsModule.forRoot({ service: 'admin-api', port: config.metricsPort }),
-        HealthModule.forRoot({
-          info: { service: 'admin-api', version },
-          indicators: [PostgresHealthIndicator, ValidatorHealthIndicator],
-          indicatorTokens: [PostgresHealthIndicator, ValidatorHealthIndicator],
+        ...serviceModules({
+          service: 'admin-api',
+          packageJson: new URL('../package.json', import.meta.url),
+          grpcAddress: config.grpcAddress,
+          metricsPort: config.metricsPort,
+          healthIndicators: [PostgresHealthIndicator, ValidatorHealthIndicator],
         }),
       ],
       controllers: [

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   type DynamicModule,
   type MiddlewareConsumer,
@@ -7,8 +6,7 @@ import {
   RequestMethod,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { GrpcModule, HealthModule } from '@caracal-deploy/grpc';
-import { MetricsModule } from '@caracal-deploy/metrics';
+import { serviceModules } from '@caracal-deploy/service-host';
 
 import type { RollbackConfig } from './config/rollback.config.js';
 import { CoreModule } from './core.module.js';
@@ -22,10 +20,6 @@ import { RollbackRunner } from './rollback/rollback-runner.js';
 import { AlertReceiver } from './webhooks/alert-receiver.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 
-const { version } = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-) as { version: string };
-
 /** Root module of rollback-controller. */
 @Module({})
 export class AppModule implements NestModule {
@@ -35,12 +29,12 @@ export class AppModule implements NestModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config),
-        GrpcModule.forRoot({ address: config.grpcAddress }),
-        MetricsModule.forRoot({ service: 'rollback-controller', port: config.metricsPort }),
-        HealthModule.forRoot({
-          info: { service: 'rollback-controller', version },
-          indicators: [PostgresHealthIndicator, CoordinatorHealthIndicator],
-          indicatorTokens: [PostgresHealthIndicator, CoordinatorHealthIndicator],
+        ...serviceModules({
+          service: 'rollback-controller',
+          packageJson: new URL('../package.json', import.meta.url),
+          grpcAddress: config.grpcAddress,
+          metricsPort: config.metricsPort,
+          healthIndicators: [PostgresHealthIndicator, CoordinatorHealthIndicator],
         }),
       ],
       controllers: [WebhooksController],

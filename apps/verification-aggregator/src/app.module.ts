@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { GrpcModule, HealthModule } from '@caracal-deploy/grpc';
-import { MetricsModule } from '@caracal-deploy/metrics';
+import { serviceModules } from '@caracal-deploy/service-host';
 
 import type { VerifierConfig } from './config/verifier.config.js';
 import { CoreModule } from './core.module.js';
@@ -13,10 +11,6 @@ import { StageJudge } from './verdict/stage-judge.js';
 import { VerdictEvents } from './verdict/verdict-events.js';
 import { VerificationGrpcService } from './verification.grpc-service.js';
 
-const { version } = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-) as { version: string };
-
 /** Root module of verification-aggregator. */
 @Module({})
 export class AppModule {
@@ -26,12 +20,12 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config),
-        GrpcModule.forRoot({ address: config.grpcAddress }),
-        MetricsModule.forRoot({ service: 'verification-aggregator', port: config.metricsPort }),
-        HealthModule.forRoot({
-          info: { service: 'verification-aggregator', version },
-          indicators: [PostgresHealthIndicator, KafkaHealthIndicator, CoordinatorHealthIndicator],
-          indicatorTokens: [
+        ...serviceModules({
+          service: 'verification-aggregator',
+          packageJson: new URL('../package.json', import.meta.url),
+          grpcAddress: config.grpcAddress,
+          metricsPort: config.metricsPort,
+          healthIndicators: [
             PostgresHealthIndicator,
             KafkaHealthIndicator,
             CoordinatorHealthIndicator,

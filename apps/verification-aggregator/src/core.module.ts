@@ -1,51 +1,13 @@
-import {
-  type DynamicModule,
-  Global,
-  Inject,
-  Injectable,
-  Logger,
-  Module,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
-import { createDatabase, ensureDatabase, migrateToLatest } from '@caracal-deploy/postgres';
-import type { Kysely } from 'kysely';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { DatabaseModule } from '@caracal-deploy/postgres';
 
 import { VERIFIER_CONFIG, type VerifierConfig } from './config/verifier.config.js';
 import { CoordinatorClient } from './coordinator/coordinator.client.js';
 import { migrations } from './database/migrations.js';
 import { VERIFICATION_DB, VerificationRepository } from './database/verification.repository.js';
-import type { VerificationDatabase } from './database/verification.schema.js';
 import { AuditFollower } from './audit/audit-follower.js';
 import { ProbeJoin } from './probes/probe-join.js';
 import { VerifierMetrics } from './verdict/verifier-metrics.js';
-
-/** Creates the database when missing and applies migrations before the app serves; closes the pool at shutdown. */
-@Injectable()
-export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('Database');
-
-  constructor(
-    @Inject(VERIFICATION_DB) private readonly db: Kysely<VerificationDatabase>,
-    @Inject(VERIFIER_CONFIG) private readonly config: VerifierConfig,
-  ) {}
-
-  async onModuleInit(): Promise<void> {
-    if (
-      this.config.createDatabase &&
-      (await ensureDatabase(this.config.postgresUrl, 'verification-aggregator'))
-    ) {
-      this.logger.log('created the verification database');
-    }
-    if (!this.config.migrateOnStart) return;
-    const applied = await migrateToLatest(this.db, migrations);
-    if (applied.length > 0) this.logger.log(`applied migrations: ${applied.join(', ')}`);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.db.destroy();
-  }
-}
 
 /**
  * Config, database, repository, coordinator client, the probe join with the
@@ -59,15 +21,18 @@ export class CoreModule {
   static forRoot(config: VerifierConfig): DynamicModule {
     return {
       module: CoreModule,
+      imports: [
+        DatabaseModule.forRoot({
+          token: VERIFICATION_DB,
+          url: config.postgresUrl,
+          applicationName: 'verification-aggregator',
+          migrations,
+          migrateOnStart: config.migrateOnStart,
+          createDatabase: { enabled: config.createDatabase, name: 'verification' },
+        }),
+      ],
       providers: [
         { provide: VERIFIER_CONFIG, useValue: config },
-        {
-          provide: VERIFICATION_DB,
-          useFactory: () =>
-            createDatabase<VerificationDatabase>(config.postgresUrl, {
-              applicationName: 'verification-aggregator',
-            }),
-        },
         {
           provide: ProbeJoin,
           useFactory: () =>
@@ -78,7 +43,6 @@ export class CoreModule {
               maxWaitingReports: config.maxWaitingReports,
             }),
         },
-        DatabaseLifecycle,
         VerificationRepository,
         CoordinatorClient,
         VerifierMetrics,
@@ -86,7 +50,6 @@ export class CoreModule {
       ],
       exports: [
         VERIFIER_CONFIG,
-        VERIFICATION_DB,
         VerificationRepository,
         CoordinatorClient,
         ProbeJoin,

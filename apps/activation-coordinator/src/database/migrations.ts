@@ -1,6 +1,5 @@
 import { outboxMigration } from '@caracal-deploy/invalidation-outbox';
-import { migrateToLatest, type MigrationTables, type Migrations } from '@caracal-deploy/postgres';
-import type { Kysely } from 'kysely';
+import type { MigrationTables, Migrations } from '@caracal-deploy/postgres';
 
 import { activationsMigration } from './0002-activations.migration.js';
 import { deploymentsMigration } from './0003-deployments.migration.js';
@@ -12,17 +11,12 @@ export const migrations: Migrations = {
   '0003_deployments': deploymentsMigration,
 };
 
-/** Bookkeeping tables of the coordinator's migrations (admin-api keeps Kysely's defaults). */
+/**
+ * Bookkeeping tables of the coordinator's migrations: it shares the database with
+ * admin-api (which keeps Kysely's defaults), whose migrator would otherwise see these
+ * migrations as unknown ones and refuse to run.
+ */
 export const migrationTables: MigrationTables = {
   migrationTableName: 'activation_coordinator_migration',
   migrationLockTableName: 'activation_coordinator_migration_lock',
 };
-
-/**
- * Applies pending coordinator migrations, one per transaction, with the
- * coordinator's own bookkeeping tables: it shares the database with admin-api,
- * whose migrator would otherwise see these migrations as unknown ones and refuse to run.
- */
-export function migrateCoordinator<DB>(db: Kysely<DB>): Promise<string[]> {
-  return migrateToLatest(db, migrations, migrationTables);
-}

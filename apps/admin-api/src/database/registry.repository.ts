@@ -478,24 +478,12 @@ export class RegistryRepository {
           .where('policy_id', '=', values.policyId)
           .where('content_sha256', '=', values.sha)
           .executeTakeFirstOrThrow());
-      if (inserted !== undefined) {
-        await this.recordHistory(tx, {
-          actor,
-          action: 'policy_version.created',
-          entity_kind: 'policy_version',
-          entity_id: row.id,
-          zone: values.zone,
-          details: { content_sha256: values.sha },
-        });
-      }
-      const stored = await this.insertVerdict(
-        tx,
-        { policy_version_id: row.id },
+      return this.finishVersion(tx, 'policy_version', row, inserted !== undefined, {
+        details: { content_sha256: values.sha },
         verdict,
         actor,
-        values.zone,
-      );
-      return { row, created: inserted !== undefined, verdict: stored };
+        zone: values.zone,
+      });
     });
   }
 
@@ -509,6 +497,39 @@ export class RegistryRepository {
     return this.transaction((tx) =>
       this.insertVerdict(tx, { policy_set_version_id: setVersionId }, verdict, actor, zone),
     );
+  }
+
+  /**
+   * The common end of storing a policy or policy-set version: records its
+   * creation in history when it is new, then appends its verdict.
+   */
+  private async finishVersion<Row extends { id: string }>(
+    tx: Transaction<RegistryDatabase>,
+    kind: 'policy_version' | 'policy_set_version',
+    row: Row,
+    created: boolean,
+    context: {
+      details: Readonly<Record<string, string>>;
+      verdict: NewVerdict;
+      actor: string;
+      zone: string;
+    },
+  ): Promise<{ row: Row; created: boolean; verdict: VerdictRow }> {
+    const { details, verdict, actor, zone } = context;
+    if (created) {
+      await this.recordHistory(tx, {
+        actor,
+        action: `${kind}.created`,
+        entity_kind: kind,
+        entity_id: row.id,
+        zone,
+        details,
+      });
+    }
+    const subject =
+      kind === 'policy_version' ? { policy_version_id: row.id } : { policy_set_version_id: row.id };
+    const stored = await this.insertVerdict(tx, subject, verdict, actor, zone);
+    return { row, created, verdict: stored };
   }
 
   private async insertVerdict(
@@ -627,24 +648,12 @@ export class RegistryRepository {
           .where('policy_set_id', '=', values.setId)
           .where('manifest_sha256', '=', values.sha)
           .executeTakeFirstOrThrow());
-      if (inserted !== undefined) {
-        await this.recordHistory(tx, {
-          actor,
-          action: 'policy_set_version.created',
-          entity_kind: 'policy_set_version',
-          entity_id: row.id,
-          zone: values.zone,
-          details: { manifest_sha256: values.sha },
-        });
-      }
-      const stored = await this.insertVerdict(
-        tx,
-        { policy_set_version_id: row.id },
+      return this.finishVersion(tx, 'policy_set_version', row, inserted !== undefined, {
+        details: { manifest_sha256: values.sha },
         verdict,
         actor,
-        values.zone,
-      );
-      return { row, created: inserted !== undefined, verdict: stored };
+        zone: values.zone,
+      });
     });
   }
 

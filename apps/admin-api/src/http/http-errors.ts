@@ -2,30 +2,13 @@ import {
   type DeployError,
   FailedPreconditionError,
   InvalidArgumentError,
-  ResourceExhaustedError,
-  httpStatusByCode,
 } from '@caracal-deploy/errors';
+import type { HttpRefined } from '@caracal-deploy/http-server';
 
 import type { StoredFinding, StoredTestResult } from '../database/registry.schema.js';
 
-/**
- * An error whose HTTP status refines the one `httpStatusByCode` gives its code.
- * The code stays one of the closed set (what gRPC callers and logs see); only
- * the HTTP answer is more specific where HTTP has a better word for it.
- */
-interface HttpRefined {
-  readonly httpStatus: number;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-function isHttpRefined(error: DeployError): error is DeployError & HttpRefined {
-  return typeof (error as Partial<HttpRefined>).httpStatus === 'number';
-}
-
-/** The request body is larger than the configured limit: HTTP 413, not the 429 of rate limits. */
-export class PayloadTooLargeError extends ResourceExhaustedError implements HttpRefined {
-  readonly httpStatus = 413;
-}
+// Shared with rollback-controller; re-exported so admin-api's HTTP errors have one home.
+export { PayloadTooLargeError, httpAnswerOf } from '@caracal-deploy/http-server';
 
 /** A method that would change an immutable version: HTTP 405 with the `Allow` header. */
 export class MethodNotAllowedError extends FailedPreconditionError implements HttpRefined {
@@ -85,15 +68,6 @@ function locationText(location: StoredFinding['location']): string {
   if (location.file === '') return '(policy)';
   if (location.line === 0) return location.file;
   return `${location.file}:${location.line}:${location.column}`;
-}
-
-/** The HTTP status and extra headers of an error: refinement first, then the shared mapping. */
-export function httpAnswerOf(error: DeployError): {
-  status: number;
-  headers: Readonly<Record<string, string>>;
-} {
-  if (isHttpRefined(error)) return { status: error.httpStatus, headers: error.headers ?? {} };
-  return { status: httpStatusByCode[error.code], headers: {} };
 }
 
 /** The findings a 422 carries, if the error is one. */

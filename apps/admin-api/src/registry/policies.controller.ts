@@ -1,7 +1,6 @@
 import { Controller, HttpCode, Res } from '@nestjs/common';
 import type { z } from 'zod';
 
-import { RegistryRepository } from '../database/registry.repository.js';
 import type {
   createNamedBody,
   createPolicyVersionBody,
@@ -28,36 +27,25 @@ import { VersionsService } from './versions.service.js';
 export class PoliciesController {
   constructor(
     private readonly registry: RegistryService,
-    private readonly repository: RegistryRepository,
     private readonly versions: VersionsService,
   ) {}
 
   @Route(routes.createPolicy)
   @HttpCode(201)
-  async createPolicy(
+  createPolicy(
     @ValidParams() params: { zone: string },
     @ValidBody() body: z.output<typeof createNamedBody>,
     @CurrentPrincipal() principal: Principal,
   ) {
-    const zone = await this.registry.zone(params.zone);
-    const row = await this.repository.createNamed(
-      'policies',
-      zone,
-      body.name,
-      body.description,
-      actorOf(principal),
-    );
-    return namedView(zone.name, row);
+    return this.registry.createNamed('policies', params.zone, body, actorOf(principal));
   }
 
   @Route(routes.listPolicies)
-  async listPolicies(
+  listPolicies(
     @ValidParams() params: { zone: string },
     @ValidQuery() query: z.output<typeof listQuery>,
   ) {
-    const zone = await this.registry.zone(params.zone);
-    const rows = await this.repository.listNamed('policies', zone, query);
-    return this.registry.page(rows, query, (row) => namedView(zone.name, row));
+    return this.registry.listNamed('policies', params.zone, query);
   }
 
   @Route(routes.getPolicy)

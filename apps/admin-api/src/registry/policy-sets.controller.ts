@@ -34,30 +34,20 @@ export class PolicySetsController {
 
   @Route(routes.createPolicySet)
   @HttpCode(201)
-  async createPolicySet(
+  createPolicySet(
     @ValidParams() params: { zone: string },
     @ValidBody() body: z.output<typeof createNamedBody>,
     @CurrentPrincipal() principal: Principal,
   ) {
-    const zone = await this.registry.zone(params.zone);
-    const row = await this.repository.createNamed(
-      'policy_sets',
-      zone,
-      body.name,
-      body.description,
-      actorOf(principal),
-    );
-    return namedView(zone.name, row);
+    return this.registry.createNamed('policy_sets', params.zone, body, actorOf(principal));
   }
 
   @Route(routes.listPolicySets)
-  async listPolicySets(
+  listPolicySets(
     @ValidParams() params: { zone: string },
     @ValidQuery() query: z.output<typeof listQuery>,
   ) {
-    const zone = await this.registry.zone(params.zone);
-    const rows = await this.repository.listNamed('policy_sets', zone, query);
-    return this.registry.page(rows, query, (row) => namedView(zone.name, row));
+    return this.registry.listNamed('policy_sets', params.zone, query);
   }
 
   @Route(routes.getPolicySet)

@@ -1,18 +1,15 @@
 import { Controller, HttpCode, Logger, Req, Res } from '@nestjs/common';
-import { toDeployError } from '@caracal-deploy/errors';
 import type { z } from 'zod';
 
 import type { putExpectedCasesBody, replayBody, simulateBody } from '../http/api.schemas.js';
 import { actorOf, type ApiRequest, type ApiResponse, type Principal } from '../http/http-types.js';
+import { abortOnClose, ndjsonType, streamNdjson } from '../http/ndjson.js';
 import { sendJson } from '../http/reply.js';
 import { CurrentPrincipal, Route, ValidBody, ValidParams } from '../http/route.decorator.js';
 import { routes } from '../http/route-table.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { ExpectedCasesService } from './expected-cases.service.js';
 import { PolicySimulationService, type ReplayEvent } from './policy-simulation.service.js';
-
-/** Media type of a streamed replay: one JSON object per line. */
-export const ndjson = 'application/x-ndjson';
 
 /** Declared cases, replay of recorded decisions, and a policy set's expected cases. */
 @Controller()
@@ -52,19 +49,15 @@ export class SimulationController {
     @Res() response: ApiResponse,
   ): Promise<void> {
     const { zone, set } = await this.registry.policySet(params.zone, params.set);
-    const cancel = new AbortController();
-    response.on('close', () => {
-      if (!response.writableFinished) cancel.abort();
-    });
     const events = this.simulation.replay(
       zone,
       set,
       params.id,
       body,
       actorOf(principal),
-      cancel.signal,
+      abortOnClose(response),
     );
-    const streamed = (request.headers.accept ?? '').includes(ndjson);
+    const streamed = (request.headers.accept ?? '').includes(ndjsonType);
     if (!streamed) {
       let result: ReplayEvent | undefined;
       for await (const event of events) if (event.type === 'result') result = event;
@@ -73,36 +66,7 @@ export class SimulationController {
       sendJson(response, 200, view);
       return;
     }
-    let started = false;
-    try {
-      for await (const event of events) {
-        if (!started) {
-          response.status(200);
-          response.setHeader('content-type', `${ndjson}; charset=utf-8`);
-          response.setHeader('cache-control', 'no-store');
-          started = true;
-        }
-        response.write(`${JSON.stringify(event)}\n`);
-      }
-      response.end();
-    } catch (error) {
-      if (!started) throw error;
-      const typed = toDeployError(error);
-      if (typed.code === 'internal') {
-        this.logger.error(`replay of ${params.id} failed mid-stream: ${String(typed.cause)}`);
-      }
-      response.end(
-        `${JSON.stringify({
-          type: 'error',
-          error: {
-            code: typed.code,
-            message: typed.message,
-            violations: typed.violations,
-            details: typed.details,
-          },
-        })}\n`,
-      );
-    }
+    await streamNdjson(response, events, this.logger, `replay of ${params.id}`);
   }
 
   @Route(routes.putExpectedCases)
