@@ -1,17 +1,13 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
-import { workspaceRoot } from '@caracal-deploy/config';
 import { HealthService, ServingStatus } from '@caracal-deploy/contracts';
 import { GrpcServerHost, createGrpcClient } from '@caracal-deploy/grpc';
 import { MetricsServerHost } from '@caracal-deploy/metrics';
@@ -19,14 +15,14 @@ import { loadWasmPolicy, readBundle, verifyBundleSignature } from '@caracal-depl
 import {
   assertReachable,
   createTestDatabase,
+  freePort,
   infraSettings,
-  waitFor,
+  startPolicyValidator,
+  type RunningService,
   type TestDatabase,
 } from '@caracal-deploy/testing';
 
-import { createAdminApp } from './admin-app.js';
-import { runCli } from './cli.js';
-import { loadAdminConfig, type AdminConfig } from './config/admin.config.js';
+import type { AdminConfig } from './config/admin.config.js';
 import { allRoutes, openApiPath } from './http/route-table.js';
 import {
   baselineRego,
@@ -36,21 +32,17 @@ import {
   wrongPackageRego,
 } from './test-support/policies.js';
 import { sharedFixture, sharedFixtureText } from './test-support/shared-fixtures.js';
+import {
+  bootAdmin as bootAdminApp,
+  createRootToken,
+  adminClient,
+  type AdminAnswer,
+  type ErrorJson,
+} from './test-support/admin-app.test-support.js';
 
 const settings = infraSettings();
-const root = workspaceRoot(import.meta.url);
-const validatorMain = join(root, 'apps/policy-validator/dist/main.js');
 const stsInput = sharedFixture('policy-input.sts.valid.json');
 const packManifest = sharedFixture('policy-pack-manifest.valid.json');
-
-/** A port nobody listens on right now (the validator binds it next). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A validator finding as the API returns it. */
 interface FindingJson {
@@ -66,11 +58,7 @@ interface FindingJson {
  * reads as undefined and fails the assertion that uses it.
  */
 interface ApiBody {
-  error: {
-    code: string;
-    message: string;
-    violations: { field: string; problem: string }[];
-    details: Record<string, string>;
+  error: ErrorJson & {
     findings: FindingJson[];
     tests: { name: string; passed: boolean }[];
   };
@@ -96,47 +84,8 @@ interface ApiBody {
   components: { name: string; healthy: boolean }[];
 }
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: ApiBody;
-  bytes: Buffer;
-}
-
-/** A small HTTP client of one admin-api instance. */
-function client(base: string) {
-  return async function call(
-    method: string,
-    path: string,
-    options: {
-      token?: string;
-      json?: unknown;
-      raw?: string;
-      headers?: Record<string, string>;
-    } = {},
-  ): Promise<Answer> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
-    let body: string | undefined;
-    if (options.json !== undefined) {
-      headers['content-type'] ??= 'application/json';
-      body = JSON.stringify(options.json);
-    } else if (options.raw !== undefined) {
-      body = options.raw;
-    }
-    const response = await fetch(`${base}${path}`, { method, headers, body });
-    const bytes = Buffer.from(await response.arrayBuffer());
-    const type = response.headers.get('content-type') ?? '';
-    return {
-      status: response.status,
-      headers: response.headers,
-      bytes,
-      body: (type.startsWith('application/json')
-        ? JSON.parse(bytes.toString('utf8'))
-        : undefined) as ApiBody,
-    };
-  };
-}
+type Answer = AdminAnswer<ApiBody>;
+const client = (baseUrl: string) => adminClient<ApiBody>(baseUrl);
 
 /** Boots admin-api on an ephemeral port against `databaseUrl` and `validatorAddress`. */
 async function bootAdmin(
@@ -144,77 +93,26 @@ async function bootAdmin(
   validatorAddress: string,
   overrides: Record<string, string> = {},
 ): Promise<{ app: INestApplication; config: AdminConfig; call: ReturnType<typeof client> }> {
-  const config = loadAdminConfig({
+  const { app, config, baseUrl } = await bootAdminApp({
     CARACAL_POSTGRES_URL: databaseUrl,
     CARACAL_VALIDATOR_ADDRESS: validatorAddress,
-    CARACAL_ADMIN_HTTP_PORT: '0',
-    CARACAL_ADMIN_GRPC_ADDRESS: '127.0.0.1:0',
-    CARACAL_ADMIN_METRICS_PORT: '0',
     CARACAL_MAX_POLICY_SET_SIZE: '2',
     ...overrides,
   });
-  const app = await createAdminApp(config, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
-  return { app, config, call: client(`http://127.0.0.1:${port}`) };
-}
-
-/** A policy-validator process started by a test. */
-interface Validator {
-  readonly address: string;
-  stop(): Promise<void>;
+  return { app, config, call: client(baseUrl) };
 }
 
 /**
- * Spawns the real policy-validator (its built dist/main.js) on a free port and
- * waits until its gRPC HealthService answers with `expected` (a validator
- * without OPA answers, but NOT_SERVING).
+ * Spawns the real policy-validator and waits until its gRPC HealthService
+ * answers with `expected` (a validator without OPA answers, but NOT_SERVING).
  */
-async function startValidator(
-  opaBin: string,
-  keyDir: string,
-  expected: keyof typeof ServingStatus,
-): Promise<Validator> {
-  const address = `127.0.0.1:${await freePort()}`;
-  let output = '';
-  const child: ChildProcess = spawn(process.execPath, [validatorMain], {
-    env: {
-      ...process.env,
-      CARACAL_VALIDATOR_GRPC_ADDRESS: address,
-      CARACAL_VALIDATOR_METRICS_PORT: '0',
-      CARACAL_OPA_BIN: opaBin,
-      CARACAL_BUNDLE_SIGNING_KEY_FILE: join(keyDir, 'bundle-signing.pem'),
-      CARACAL_BUNDLE_SIGNING_KEY_ID: 'admin-api-e2e',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startValidator(opaBin: string, keyDir: string, expected: ServingStatus) {
+  return startPolicyValidator(settings, {
+    keyDir,
+    keyId: 'admin-api-e2e',
+    env: { CARACAL_OPA_BIN: opaBin },
+    readyStatus: expected,
   });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  };
-  const health = createGrpcClient(HealthService, address, { defaultTimeoutMs: 2_000 });
-  try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) {
-          throw new Error(`policy-validator exited: ${output.slice(-2000)}`);
-        }
-        const response = await health.check({ components: [] });
-        return response.status === ServingStatus[expected] ? true : undefined;
-      },
-      { timeoutMs: 30_000, description: `policy-validator at ${address} to be ${expected}` },
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  } finally {
-    health.close();
-  }
-  return { address, stop };
 }
 
 function findingCodes(answer: Answer): string[] {
@@ -227,7 +125,7 @@ function describeAnswer(answer: Answer): string {
 
 describe('admin-api over HTTP, with PostgreSQL and a real policy-validator', () => {
   let database: TestDatabase;
-  let validator: Validator | undefined;
+  let validator: RunningService | undefined;
   let keyDir = '';
   let app: INestApplication;
   let call: ReturnType<typeof client>;
@@ -242,25 +140,14 @@ describe('admin-api over HTTP, with PostgreSQL and a real policy-validator', () 
     await assertReachable('opa', settings);
     database = await createTestDatabase(settings);
     keyDir = mkdtempSync(join(tmpdir(), 'admin-api-e2e-'));
-    validator = await startValidator(settings.opaBin, keyDir, 'SERVING');
-    ({ app, call } = await bootAdmin(database.url, validator.address));
-    const lines: string[] = [];
-    assert.equal(
-      await runCli(
-        ['create-token', '--role', 'admin', '--name', 'root'],
-        (line) => lines.push(line),
-        {
-          CARACAL_POSTGRES_URL: database.url,
-        },
-      ),
-      0,
-    );
-    admin = lines[0] ?? '';
+    validator = await startValidator(settings.opaBin, keyDir, ServingStatus.SERVING);
+    ({ app, call } = await bootAdmin(database.url, validator.grpcAddress));
+    admin = await createRootToken(database.url);
   });
 
   after(async () => {
     await app?.close();
-    await validator?.stop();
+    await validator?.process.stop();
     await database?.drop();
     if (keyDir !== '') rmSync(keyDir, { recursive: true, force: true });
   });
@@ -1075,15 +962,15 @@ describe('admin-api over HTTP, with PostgreSQL and a real policy-validator', () 
   });
 
   describe('with OPA missing in the policy-validator', () => {
-    let broken: Validator;
+    let broken: RunningService;
     let down: Awaited<ReturnType<typeof bootAdmin>>;
     before(async () => {
-      broken = await startValidator('/nonexistent/opa', keyDir, 'NOT_SERVING');
-      down = await bootAdmin(database.url, broken.address);
+      broken = await startValidator('/nonexistent/opa', keyDir, ServingStatus.NOT_SERVING);
+      down = await bootAdmin(database.url, broken.grpcAddress);
     });
     after(async () => {
       await down?.app.close();
-      await broken?.stop();
+      await broken?.process.stop();
     });
 
     it('answers 503 and stores nothing', async () => {

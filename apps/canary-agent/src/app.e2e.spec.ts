@@ -15,7 +15,6 @@ import {
   type ProbeReport,
 } from '@caracal-deploy/contracts';
 import { createGrpcClient, type GrpcClient } from '@caracal-deploy/grpc';
-import { createKafka } from '@caracal-deploy/kafka';
 import { OpaCli } from '@caracal-deploy/opa';
 import { createRedis, invalidationFields, invalidationStream } from '@caracal-deploy/redis';
 import {
@@ -30,14 +29,16 @@ import {
   createTestTopic,
   freePort,
   infraSettings,
+  readJsonTopics,
   startServiceProcess,
+  stsEnv,
   uniqueName,
   waitFor,
   type ServiceProcess,
   type TestTopic,
+  type TopicReader,
 } from '@caracal-deploy/testing';
 import type { Redis } from 'ioredis';
-import type { Consumer } from 'kafkajs';
 
 import {
   StandInAggregator,
@@ -122,13 +123,12 @@ describe('canary agent: probes through a real Gateway and STS, reports to the ag
   const zone = uniqueName('canaryzone').replaceAll('_', '-');
   const bundles: Record<string, BuiltBundle> = {};
   const forwarded: { url: string; method: string; headers: IncomingHttpHeaders }[] = [];
-  const audit: Record<string, unknown>[] = [];
   const processes: ServiceProcess[] = [];
   let dir: string;
   let redis: Redis | undefined;
   let auditTopic: TestTopic | undefined;
   let logTopic: TestTopic | undefined;
-  let consumer: Consumer | undefined;
+  let auditReader: TopicReader | undefined;
   let upstream: Server | undefined;
   let cases: Server | undefined;
   let gateway: ServiceProcess;
@@ -191,20 +191,7 @@ describe('canary agent: probes through a real Gateway and STS, reports to the ag
     redis = await createRedis(settings.redisUrl);
     auditTopic = await createTestTopic(settings.kafkaBrokers);
     logTopic = await createTestTopic(settings.kafkaBrokers);
-    consumer = createKafka({
-      brokers: settings.kafkaBrokers,
-      clientId: 'canary-e2e-reader',
-    }).consumer({ groupId: uniqueName('canary_e2e') });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [auditTopic.topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        audit.push(
-          JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, unknown>,
-        );
-        return Promise.resolve();
-      },
-    });
+    auditReader = await readJsonTopics(settings.kafkaBrokers, [auditTopic.topic]);
 
     const sts = {
       http: `http://127.0.0.1:${await freePort()}`,
@@ -215,29 +202,31 @@ describe('canary agent: probes through a real Gateway and STS, reports to the ag
         name: 'sts',
         main: mains.sts,
         env: {
-          CARACAL_STS_REPLICA_ID: 'canary-e2e-sts',
-          CARACAL_STS_REGION: region,
-          CARACAL_STS_ZONES: zone,
-          CARACAL_STS_ISSUER: stsIssuer,
-          CARACAL_STS_HTTP_PORT: new URL(sts.http).port,
-          CARACAL_STS_GRPC_ADDRESS: sts.grpc,
-          CARACAL_STS_METRICS_PORT: String(await freePort()),
+          ...stsEnv({
+            replicaId: 'canary-e2e-sts',
+            region,
+            zones: [zone],
+            issuer: stsIssuer,
+            httpPort: Number(new URL(sts.http).port),
+            grpcAddress: sts.grpc,
+            metricsPort: await freePort(),
+            signingKeyFile: await writeEs256Key(dir, 'sts-signing.pem'),
+            signingKeyId: 'sts-canary-e2e',
+            subjectIssuer,
+            subjectKeyFile: subjectKeyPath,
+            bundlePublicKeyFile: bundleKeyPath,
+            bundleSigningKeyId: 'bundle-canary-e2e',
+            adminApiUrl: adminUrl,
+            adminApiToken: adminToken,
+            coordinatorAddress,
+            redisUrl: settings.redisUrl,
+            kafkaBrokers: settings.kafkaBrokers,
+            auditTopic: auditTopic.topic,
+            decisionLogTopic: logTopic.topic,
+            // Long enough that only the invalidation message explains a switch.
+            policyCheckIntervalMs: 600_000,
+          }),
           CARACAL_STS_KEY_AUTOGENERATE: 'false',
-          CARACAL_STS_SIGNING_KEY_FILE: await writeEs256Key(dir, 'sts-signing.pem'),
-          CARACAL_STS_SIGNING_KEY_ID: 'sts-canary-e2e',
-          CARACAL_STS_SUBJECT_ISSUER: subjectIssuer,
-          CARACAL_STS_SUBJECT_KEY_FILE: subjectKeyPath,
-          CARACAL_BUNDLE_PUBLIC_KEY_FILE: bundleKeyPath,
-          CARACAL_BUNDLE_SIGNING_KEY_ID: 'bundle-canary-e2e',
-          CARACAL_ADMIN_API_URL: adminUrl,
-          CARACAL_STS_ADMIN_API_TOKEN: adminToken,
-          CARACAL_COORDINATOR_GRPC_ADDRESS: coordinatorAddress,
-          CARACAL_REDIS_URL: settings.redisUrl,
-          // Long enough that only the invalidation message explains a switch.
-          CARACAL_STS_POLICY_CHECK_INTERVAL_MS: '600000',
-          CARACAL_KAFKA_BROKERS: settings.kafkaBrokers.join(','),
-          CARACAL_AUDIT_TOPIC: auditTopic.topic,
-          CARACAL_DECISION_LOG_TOPIC: logTopic.topic,
         },
         ready: async () => (await fetch(`${sts.http}/.well-known/jwks.json`)).ok,
         timeoutMs: 60_000,
@@ -356,7 +345,7 @@ describe('canary agent: probes through a real Gateway and STS, reports to the ag
     health?.close();
     for (const service of processes.reverse()) await service.stop();
     await aggregator?.close();
-    await consumer?.disconnect();
+    await auditReader?.close();
     redis?.disconnect();
     await Promise.all([auditTopic?.delete(), logTopic?.delete()]);
     for (const server of [upstream, cases]) {
@@ -439,7 +428,10 @@ describe('canary agent: probes through a real Gateway and STS, reports to the ag
     assert.equal(seen?.method, 'GET');
     assert.equal(seen?.url, '/orders/1');
     const event = await waitFor(
-      () => audit.find((candidate) => candidate['request_id'] === read!.requestId),
+      () =>
+        auditReader
+          ?.messages(auditTopic!.topic)
+          .find((candidate) => candidate['request_id'] === read!.requestId),
       { timeoutMs: 20_000, description: `the audit event of ${read!.requestId}` },
     );
     assert.equal(event['decision'], 'allow');

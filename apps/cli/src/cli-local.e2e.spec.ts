@@ -1,50 +1,26 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { infraSettings } from '@caracal-deploy/testing';
 
 import { ExitCode } from './exit-codes.js';
-import { baselineRego, stsInput } from './support/admin-stack.test-support.js';
-
-const main = fileURLToPath(new URL('./main.js', import.meta.url));
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { baselineRego, stsInput, writePack } from './support/admin-stack.test-support.js';
+import { explain, runBin } from './support/bin.test-support.js';
 
 /** Runs the real bin with no Admin API anywhere: `--local` needs only the validator and OPA. */
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [main, ...args],
-      {
-        env: {
-          ...process.env,
-          CARACAL_OPA_BIN: infraSettings().opaBin,
-          CARACAL_ADMIN_URL: 'http://127.0.0.1:1',
-          CARACAL_ADMIN_TOKEN: '',
-        },
-        timeout: 120_000,
-      },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error ? (typeof error.code === 'number' ? error.code : -1) : 0,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
-const explain = (run: Run) => `exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+const cli = (args: string[]) =>
+  runBin(
+    args,
+    {
+      CARACAL_OPA_BIN: infraSettings().opaBin,
+      CARACAL_ADMIN_URL: 'http://127.0.0.1:1',
+      CARACAL_ADMIN_TOKEN: '',
+    },
+    120_000,
+  );
 
 describe('caracal-deploy validate/simulate --local (no server)', () => {
   const work = mkdtempSync(join(tmpdir(), 'caracal-cli-local-'));
@@ -110,25 +86,13 @@ describe('caracal-deploy validate/simulate --local (no server)', () => {
 
   it('validate --local reads a policy pack directory and runs its tests', async () => {
     const pack = join(work, 'pack');
-    mkdirSync(join(pack, 'policies'), { recursive: true });
-    const manifest = {
-      schema_version: '2026-05-21',
+    await writePack(pack, {
       id: 'cli-local',
       name: 'CLI local pack',
-      version: '1.0.0',
-      policy_input_schema_version: '2026-05-20',
-      entrypoint: 'data.caracal.authz.result',
-      rego_modules: ['policies/baseline.rego'],
-      parameters_schema: { type: 'object' },
-      tests: [
-        { name: 'denies the reader', input_fixture: 'input.json', expected_decision: 'deny' },
-      ],
-      compatibility: { caracal_min_version: '0.1.2' },
-      signing: { required: false },
-    };
-    writeFileSync(join(pack, 'manifest.json'), JSON.stringify(manifest));
-    writeFileSync(join(pack, 'policies', 'baseline.rego'), baselineRego('pack'));
-    writeFileSync(join(pack, 'input.json'), JSON.stringify(await stsInput('local')));
+      zone: 'local',
+      test: 'denies the reader',
+      expectedDecision: 'deny',
+    });
     const run = await cli(['validate', '--local', pack, '--catalog', catalog]);
     assert.equal(run.code, ExitCode.validationFailed, explain(run));
     assert.match(run.stdout, /test FAIL denies the reader/);

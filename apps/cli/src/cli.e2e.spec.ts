@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import {
   AdminClient,
@@ -21,15 +19,9 @@ import {
   baselineRego,
   startAdminStack,
   stsInput,
+  writePack,
 } from './support/admin-stack.test-support.js';
-
-const main = fileURLToPath(new URL('./main.js', import.meta.url));
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { explain, runBin, type Run } from './support/bin.test-support.js';
 
 /**
  * The main flows of `caracal-deploy` as a CI pipeline runs them: the real bin
@@ -46,26 +38,19 @@ describe('caracal-deploy against the real Admin API', () => {
   let policyVersionId = '';
   let setVersionId = '';
 
-  const cli = (args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [main, ...args],
-        {
-          env: {
-            ...process.env,
-            CARACAL_ADMIN_URL: stack.url,
-            CARACAL_ADMIN_TOKEN: stack.adminToken,
-          },
-          timeout: 180_000,
-        },
-        (error, stdout, stderr) => {
-          const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-  const explain = (run: Run) => `exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+  const cli = (args: string[]) =>
+    runBin(args, { CARACAL_ADMIN_URL: stack.url, CARACAL_ADMIN_TOKEN: stack.adminToken }, 180_000);
+  /** `set version create` in the test zone's set `main` from `policyVersionIds`. */
+  const createSetVersion = (...policyVersionIds: string[]) => [
+    'set',
+    'version',
+    'create',
+    '--zone',
+    zone,
+    '--set',
+    'main',
+    ...policyVersionIds.flatMap((id) => ['--policy-version', id]),
+  ];
   const json = <T>(run: Run): T => {
     assert.equal(run.code, 0, explain(run));
     return JSON.parse(run.stdout) as T;
@@ -106,25 +91,13 @@ describe('caracal-deploy against the real Admin API', () => {
 
   it('policy push uploads a pack directory (manifest.json + files) and the server runs its tests', async () => {
     const pack = join(work, 'pack');
-    mkdirSync(join(pack, 'policies'), { recursive: true });
-    const manifest = {
-      schema_version: '2026-05-21',
+    await writePack(pack, {
       id: 'cli-e2e',
       name: 'CLI e2e pack',
-      version: '1.0.0',
-      policy_input_schema_version: '2026-05-20',
-      entrypoint: 'data.caracal.authz.result',
-      rego_modules: ['policies/baseline.rego'],
-      parameters_schema: { type: 'object' },
-      tests: [
-        { name: 'allows the reader', input_fixture: 'input.json', expected_decision: 'allow' },
-      ],
-      compatibility: { caracal_min_version: '0.1.2' },
-      signing: { required: false },
-    };
-    writeFileSync(join(pack, 'manifest.json'), JSON.stringify(manifest));
-    writeFileSync(join(pack, 'policies', 'baseline.rego'), baselineRego('pack'));
-    writeFileSync(join(pack, 'input.json'), JSON.stringify(await stsInput(zone)));
+      zone,
+      test: 'allows the reader',
+      expectedDecision: 'allow',
+    });
     const pushed = json<{
       version: {
         source_format: string;
@@ -141,18 +114,7 @@ describe('caracal-deploy against the real Admin API', () => {
 
   it('set version create makes a validated policy-set version', async () => {
     const created = json<{ version: { id: string; verdict: { valid: boolean } } }>(
-      await cli([
-        'set',
-        'version',
-        'create',
-        '--zone',
-        zone,
-        '--set',
-        'main',
-        '--policy-version',
-        policyVersionId,
-        '--json',
-      ]),
+      await cli([...createSetVersion(policyVersionId), '--json']),
     );
     assert.equal(created.version.verdict.valid, true);
     setVersionId = created.version.id;
@@ -165,23 +127,25 @@ describe('caracal-deploy against the real Admin API', () => {
   });
 
   it('simulate exits 0 when every case passes and 4 when one fails', async () => {
+    const simulate = (cases: string) =>
+      cli([
+        'simulate',
+        '--zone',
+        zone,
+        '--set',
+        'main',
+        '--version',
+        setVersionId,
+        '--cases',
+        cases,
+      ]);
     const input = await stsInput(zone);
     const passing = join(work, 'cases-pass.json');
     writeFileSync(
       passing,
       JSON.stringify({ cases: [{ name: 'reader', input, expected_decision: 'allow' }] }),
     );
-    const ok = await cli([
-      'simulate',
-      '--zone',
-      zone,
-      '--set',
-      'main',
-      '--version',
-      setVersionId,
-      '--cases',
-      passing,
-    ]);
+    const ok = await simulate(passing);
     assert.equal(ok.code, ExitCode.ok, explain(ok));
     assert.match(ok.stdout, /pass {2}reader: expected allow, got allow/);
 
@@ -190,17 +154,7 @@ describe('caracal-deploy against the real Admin API', () => {
       failing,
       JSON.stringify([{ name: 'wrongly-denied', input, expected_decision: 'deny' }]),
     );
-    const bad = await cli([
-      'simulate',
-      '--zone',
-      zone,
-      '--set',
-      'main',
-      '--version',
-      setVersionId,
-      '--cases',
-      failing,
-    ]);
+    const bad = await simulate(failing);
     assert.equal(bad.code, ExitCode.gateFailed, explain(bad));
     assert.match(bad.stdout, /FAIL {2}wrongly-denied: expected deny, got allow/);
   });
@@ -278,39 +232,15 @@ describe('caracal-deploy against the real Admin API', () => {
     const other = json<{ version: { id: string } }>(
       await cli(['policy', 'push', dir, '--zone', zone, '--policy', 'other', '--json']),
     );
-    const merged = await cli([
-      'set',
-      'version',
-      'create',
-      '--zone',
-      zone,
-      '--set',
-      'main',
-      '--policy-version',
-      policyVersionId,
-      '--policy-version',
-      other.version.id,
-    ]);
+    const create = createSetVersion(policyVersionId, other.version.id);
+    const merged = await cli(create);
     assert.equal(merged.code, ExitCode.validationFailed, explain(merged));
     assert.match(merged.stderr, /validation failed: .*invalid/);
     assert.match(merged.stderr, /\n {2}error \S+/);
     const invalidId = /policy-set version ([0-9a-f-]{36})/.exec(merged.stderr)?.[1];
     assert.ok(invalidId, explain(merged));
 
-    const machine = await cli([
-      'set',
-      'version',
-      'create',
-      '--zone',
-      zone,
-      '--set',
-      'main',
-      '--policy-version',
-      policyVersionId,
-      '--policy-version',
-      other.version.id,
-      '--json',
-    ]);
+    const machine = await cli([...create, '--json']);
     assert.equal(machine.code, ExitCode.validationFailed, explain(machine));
     const failure = JSON.parse(machine.stdout) as {
       error: {

@@ -4,12 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type Server,
-} from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +14,6 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthService, ServingStatus } from '@caracal-deploy/contracts';
 import { GrpcServerHost, createGrpcClient, type GrpcClient } from '@caracal-deploy/grpc';
-import { createKafka } from '@caracal-deploy/kafka';
 import { MetricsServerHost } from '@caracal-deploy/metrics';
 import { OpaCli } from '@caracal-deploy/opa';
 import {
@@ -40,16 +34,19 @@ import {
   assertReachable,
   createTestTopic,
   infraSettings,
+  readJsonTopics,
+  stsEnv,
   uniqueName,
   waitFor,
   type TestTopic,
+  type TopicReader,
 } from '@caracal-deploy/testing';
 import { signEs256Jwt, tokenExchangeGrant } from '@caracal-deploy/token-exchange';
 import type { Redis } from 'ioredis';
-import type { Consumer } from 'kafkajs';
 
 import { AppModule, GatewayCoreHost } from './app.module.js';
 import { loadGatewayConfig } from './config/gateway.config.js';
+import { send, type Answer } from './test-support/http-request.test-support.js';
 
 const settings = infraSettings();
 const workspace = new URL('../../../', import.meta.url).pathname;
@@ -70,12 +67,6 @@ interface StsProcess {
   readonly output: string[];
   /** The environment it was started with (to restart it). */
   readonly env: Readonly<Record<string, string>>;
-}
-
-interface Answer {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
 }
 
 /** What the demo upstream received. */
@@ -155,45 +146,6 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** One request with node:http; resolves with the complete answer even when the upload was cut. */
-function send(
-  port: number,
-  options: {
-    method?: string;
-    path: string;
-    headers?: Record<string, string>;
-    body?: readonly Buffer[];
-  },
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1',
-      port,
-      method: options.method ?? 'GET',
-      path: options.path,
-      headers: options.headers,
-    });
-    let answered = false;
-    req.on('response', (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    req.on('error', (error) => {
-      if (!answered) reject(error);
-    });
-    for (const chunk of options.body ?? []) req.write(chunk);
-    req.end();
-  });
-}
-
 // Two real STS processes (the built app, as deployed) decide for a Gateway
 // booted in this process. The Admin API and the coordinator are service
 // boundaries stood in for by real servers in the test; Redis, Kafka and OPA
@@ -206,13 +158,12 @@ describe('Gateway app: two STS replicas, real Redis, Kafka and OPA bundles', () 
   const bundles: Record<string, BuiltBundle> = {};
   const received: Received[] = [];
   const replicas: StsProcess[] = [];
-  const consumed: Record<string, unknown>[] = [];
   let dir: string;
   let subjectKey: KeyObject;
   let redis: Redis;
   let auditTopic: TestTopic;
   let logTopic: TestTopic;
-  let consumer: Consumer | undefined;
+  let auditReader: TopicReader | undefined;
   let upstream: Server;
   let gateway: INestApplicationContext | undefined;
   let gatewayPort: number;
@@ -265,10 +216,13 @@ describe('Gateway app: two STS replicas, real Redis, Kafka and OPA bundles', () 
     });
 
   const auditEvent = (requestId: string) =>
-    waitFor(() => consumed.find((event) => event['request_id'] === requestId), {
-      timeoutMs: 20_000,
-      description: `the audit event of ${requestId}`,
-    });
+    waitFor(
+      () => auditReader?.messages(auditTopic.topic).find((e) => e['request_id'] === requestId),
+      {
+        timeoutMs: 20_000,
+        description: `the audit event of ${requestId}`,
+      },
+    );
 
   const assertDecisionHeaders = (answer: Answer, requestId: string, decision: string) => {
     assert.equal(answer.headers['x-request-id'], requestId);
@@ -313,20 +267,7 @@ describe('Gateway app: two STS replicas, real Redis, Kafka and OPA bundles', () 
     redis = await createRedis(settings.redisUrl);
     auditTopic = await createTestTopic(settings.kafkaBrokers);
     logTopic = await createTestTopic(settings.kafkaBrokers);
-    consumer = createKafka({
-      brokers: settings.kafkaBrokers,
-      clientId: 'gateway-e2e-reader',
-    }).consumer({ groupId: uniqueName('gateway_e2e') });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [auditTopic.topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        consumed.push(
-          JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, unknown>,
-        );
-        return Promise.resolve();
-      },
-    });
+    auditReader = await readJsonTopics(settings.kafkaBrokers, [auditTopic.topic]);
 
     // Each replica signs with its own key: the Gateway trusts the union of their JWKS.
     for (const replicaId of ['gw-e2e-sts-a', 'gw-e2e-sts-b']) {
@@ -335,29 +276,28 @@ describe('Gateway app: two STS replicas, real Redis, Kafka and OPA bundles', () 
         await spawnSts(
           replicaId,
           {
-            CARACAL_STS_REPLICA_ID: replicaId,
-            CARACAL_STS_REGION: 'gateway-e2e',
-            CARACAL_STS_ZONES: zone,
-            CARACAL_STS_ISSUER: stsIssuer,
-            CARACAL_STS_HTTP_PORT: '0',
-            CARACAL_STS_GRPC_ADDRESS: '127.0.0.1:0',
-            CARACAL_STS_METRICS_PORT: '0',
+            ...stsEnv({
+              replicaId,
+              region: 'gateway-e2e',
+              zones: [zone],
+              issuer: stsIssuer,
+              signingKeyFile: signingKeyPath,
+              signingKeyId: `key-${replicaId}`,
+              subjectIssuer,
+              subjectKeyFile: subjectKeyPath,
+              bundlePublicKeyFile: bundleKeyPath,
+              bundleSigningKeyId: 'bundle-gw-e2e',
+              adminApiUrl: adminUrl,
+              adminApiToken: adminToken,
+              coordinatorAddress,
+              redisUrl: settings.redisUrl,
+              kafkaBrokers: settings.kafkaBrokers,
+              auditTopic: auditTopic.topic,
+              decisionLogTopic: logTopic.topic,
+              // Long enough that only the invalidation message explains a switch.
+              policyCheckIntervalMs: 600_000,
+            }),
             CARACAL_STS_KEY_AUTOGENERATE: 'false',
-            CARACAL_STS_SIGNING_KEY_FILE: signingKeyPath,
-            CARACAL_STS_SIGNING_KEY_ID: `key-${replicaId}`,
-            CARACAL_STS_SUBJECT_ISSUER: subjectIssuer,
-            CARACAL_STS_SUBJECT_KEY_FILE: subjectKeyPath,
-            CARACAL_BUNDLE_PUBLIC_KEY_FILE: bundleKeyPath,
-            CARACAL_BUNDLE_SIGNING_KEY_ID: 'bundle-gw-e2e',
-            CARACAL_ADMIN_API_URL: adminUrl,
-            CARACAL_STS_ADMIN_API_TOKEN: adminToken,
-            CARACAL_COORDINATOR_GRPC_ADDRESS: coordinatorAddress,
-            CARACAL_REDIS_URL: settings.redisUrl,
-            // Long enough that only the invalidation message explains a switch.
-            CARACAL_STS_POLICY_CHECK_INTERVAL_MS: '600000',
-            CARACAL_KAFKA_BROKERS: settings.kafkaBrokers.join(','),
-            CARACAL_AUDIT_TOPIC: auditTopic.topic,
-            CARACAL_DECISION_LOG_TOPIC: logTopic.topic,
           },
           signingKeyPath,
         ),
@@ -427,7 +367,7 @@ describe('Gateway app: two STS replicas, real Redis, Kafka and OPA bundles', () 
     await gateway?.close();
     await Promise.all(replicas.map((replica) => stop(replica.child)));
     await redis?.del(...replicas.map((replica) => replicaStatusKey(zone, replica.replicaId)));
-    await consumer?.disconnect();
+    await auditReader?.close();
     redis?.disconnect();
     await Promise.all([auditTopic?.delete(), logTopic?.delete()]);
     upstream?.closeAllConnections();

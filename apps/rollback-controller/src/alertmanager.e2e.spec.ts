@@ -19,10 +19,10 @@ import {
   waitFor,
   type TestDatabase,
 } from '@caracal-deploy/testing';
+import { ActivationLedger, ActivationStandIn } from '@caracal-deploy/stand-ins';
 
 import { loadRollbackConfig } from './config/rollback.config.js';
 import { createRollbackApp } from './rollback-app.js';
-import { FakeActivationCoordinator } from './test-support/fake-activation-coordinator.js';
 
 const settings = infraSettings();
 const root = workspaceRoot(import.meta.url);
@@ -118,7 +118,8 @@ async function webhookNotifications(url: string, failed: boolean): Promise<numbe
 
 describe('rollback-controller behind a real HA pair of Alertmanagers (deploy/alertmanager config)', () => {
   let database: TestDatabase;
-  let coordinator: FakeActivationCoordinator;
+  let ledger: ActivationLedger;
+  let coordinator: ActivationStandIn;
   let app: INestApplication;
   let rollbacks: GrpcClient<typeof RollbackService>;
   const alertmanagers: TestAlertmanager[] = [];
@@ -127,8 +128,9 @@ describe('rollback-controller behind a real HA pair of Alertmanagers (deploy/ale
   before(async () => {
     await assertReachable('postgres', settings);
     database = await createTestDatabase(settings);
-    coordinator = new FakeActivationCoordinator();
-    await coordinator.start();
+    ledger = new ActivationLedger();
+    coordinator = new ActivationStandIn(ledger.handlers);
+    await coordinator.listen();
     // The default webhook token: the one the checked-in Alertmanager config sends.
     app = await createRollbackApp(
       loadRollbackConfig({
@@ -153,14 +155,14 @@ describe('rollback-controller behind a real HA pair of Alertmanagers (deploy/ale
     for (const alertmanager of alertmanagers) await alertmanager.stop();
     rollbacks?.close();
     await app?.close();
-    await coordinator?.stop();
+    await coordinator?.close();
     await database?.drop();
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it('rolls the zone back once when both Alertmanagers deliver the same firing alert', async () => {
     const zone = 'am-pair-zone';
-    coordinator.seedZone(zone, ['am-pair-v1', 'am-pair-v2']);
+    ledger.seedZone(zone, ['am-pair-v1', 'am-pair-v2']);
     // What Prometheus does for an HA pair: the same alert, same start, to both.
     const alert = [
       {
@@ -202,7 +204,7 @@ describe('rollback-controller behind a real HA pair of Alertmanagers (deploy/ale
     assert.equal(records[0]?.trigger, ActivationTrigger.ROLLBACK_ALERT);
     assert.equal(records[0]?.triggerDetails['alertname'], 'CaracalStsPolicyStale');
     assert.match(records[0]?.triggerDetails['group_key'] ?? '', /zone="am-pair-zone"/);
-    assert.equal(coordinator.activeVersion(zone), 'am-pair-v1');
-    assert.equal(coordinator.activateCalls.filter((call) => call.zoneId === zone).length, 1);
+    assert.equal(ledger.activeVersion(zone), 'am-pair-v1');
+    assert.equal(ledger.activateCalls.filter((call) => call.zoneId === zone).length, 1);
   });
 });

@@ -30,10 +30,10 @@ import {
   waitFor,
   type TestDatabase,
 } from '@caracal-deploy/testing';
+import { ActivationLedger, ActivationStandIn } from '@caracal-deploy/stand-ins';
 
 import { loadRollbackConfig } from './config/rollback.config.js';
 import { createRollbackApp } from './rollback-app.js';
-import { FakeActivationCoordinator } from './test-support/fake-activation-coordinator.js';
 import { alertmanagerBody, grafanaBody, testAlert } from './test-support/payloads.js';
 import { grafanaSignature } from './webhooks/webhook-auth.js';
 
@@ -64,7 +64,8 @@ interface Answer {
 
 describe('rollback-controller with PostgreSQL and an ActivationService stand-in', () => {
   let database: TestDatabase;
-  let coordinator: FakeActivationCoordinator;
+  let ledger: ActivationLedger;
+  let coordinator: ActivationStandIn;
   let app: INestApplication;
   let base = '';
   let metricsUrl = '';
@@ -99,12 +100,12 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
   function seed(prefix: string, versions: number): { zone: string; v: string[] } {
     const zone = uniqueName(prefix).replaceAll('_', '-');
     const v = Array.from({ length: versions }, (_, index) => `${zone}-v${index + 1}`);
-    coordinator.seedZone(zone, v);
+    ledger.seedZone(zone, v);
     return { zone, v };
   }
 
   function activateCallsFor(zone: string): number {
-    return coordinator.activateCalls.filter((call) => call.zoneId === zone).length;
+    return ledger.activateCalls.filter((call) => call.zoneId === zone).length;
   }
 
   async function recordsOf(zone: string) {
@@ -147,8 +148,9 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
   before(async () => {
     await assertReachable('postgres', settings);
     database = await createTestDatabase(settings);
-    coordinator = new FakeActivationCoordinator();
-    await coordinator.start();
+    ledger = new ActivationLedger();
+    coordinator = new ActivationStandIn(ledger.handlers);
+    await coordinator.listen();
     ({ app, base } = await boot());
     metricsUrl = `http://127.0.0.1:${app.get(MetricsServerHost).port}/metrics`;
     const grpcAddress = `127.0.0.1:${app.get(GrpcServerHost).port}`;
@@ -160,7 +162,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     rollbacks?.close();
     health?.close();
     await app?.close();
-    await coordinator?.stop();
+    await coordinator?.close();
     await database?.drop();
   });
 
@@ -187,9 +189,9 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     assert.equal(answer.status, 200, describeAnswer(answer));
     assert.equal(answer.body.alerts[0]?.rollback?.outcome, 'rolled_back');
     assert.equal(answer.body.alerts[0]?.rollback?.to_policy_set_version_id, v[0]);
-    assert.equal(coordinator.activeVersion(zone), v[0]);
+    assert.equal(ledger.activeVersion(zone), v[0]);
 
-    const activation = coordinator.activations(zone).at(-1);
+    const activation = ledger.activations(zone).at(-1);
     assert.equal(activation?.trigger, ActivationTrigger.ROLLBACK_ALERT);
     assert.equal(activation?.previousPolicySetVersionId, v[1]);
     assert.match(activation?.idempotencyKey ?? '', /^rollback:alertmanager:[0-9a-f]{64}$/);
@@ -222,7 +224,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     );
     assert.equal(outcomes.filter((outcome) => outcome === 'duplicate').length, 7, String(outcomes));
     assert.equal(activateCallsFor(zone), 1);
-    assert.equal(coordinator.activeVersion(zone), v[1]);
+    assert.equal(ledger.activeVersion(zone), v[1]);
     assert.equal((await recordsOf(zone)).length, 1);
     assert.equal(await rollbacksCounted('alert'), before + 1);
 
@@ -249,7 +251,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
         String(outcomes),
       );
       assert.equal(activateCallsFor(zone), 1);
-      assert.equal(coordinator.activeVersion(zone), v[1]);
+      assert.equal(ledger.activeVersion(zone), v[1]);
       assert.equal((await recordsOf(zone)).length, 1);
     } finally {
       await second.app.close();
@@ -266,7 +268,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     );
     assert.equal(again.status, 200, describeAnswer(again));
     assert.equal(again.body.alerts[0]?.rollback?.outcome, 'skipped_cooldown');
-    assert.equal(coordinator.activeVersion(zone), v[1]);
+    assert.equal(ledger.activeVersion(zone), v[1]);
     assert.equal(activateCallsFor(zone), 1);
     const records = await recordsOf(zone);
     assert.deepEqual(
@@ -285,7 +287,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     );
     assert.equal(answer.status, 200, describeAnswer(answer));
     assert.equal(answer.body.alerts[0]?.action, 'ignored_resolved');
-    assert.equal(coordinator.activeVersion(zone), v[1]);
+    assert.equal(ledger.activeVersion(zone), v[1]);
     assert.equal(activateCallsFor(zone), 0);
     assert.equal((await recordsOf(zone)).length, 0);
   });
@@ -305,7 +307,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
       ]),
     );
     assert.equal(byActivation.body.alerts[0]?.rollback?.outcome, 'skipped_not_active');
-    assert.equal(coordinator.activeVersion(zone), v[2]);
+    assert.equal(ledger.activeVersion(zone), v[2]);
     assert.equal(activateCallsFor(zone), 0);
     assert.deepEqual(
       (await recordsOf(zone)).map((record) => record.outcome),
@@ -358,7 +360,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     assert.equal(unknown.body.error.code, 'not_found');
     assert.equal(unknown.body.error.details['zone'], unknownZone);
 
-    assert.equal(coordinator.activeVersion(zone), v[1]);
+    assert.equal(ledger.activeVersion(zone), v[1]);
     assert.equal(activateCallsFor(zone), 0);
     assert.equal((await recordsOf(zone)).length, 0, 'no record for a refused webhook');
   });
@@ -366,17 +368,17 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
   it('answers 503 while the coordinator is down, records nothing, and rolls back on the retry after it returns', async () => {
     const { zone, v } = seed('am_down', 2);
     const body = alertmanagerBody([testAlert(zone)]);
-    await coordinator.stop();
+    await coordinator.close();
     let down: Answer;
     try {
       down = await post('alertmanager', body);
     } finally {
-      await coordinator.start();
+      await coordinator.listen();
     }
     assert.equal(down.status, 503, describeAnswer(down));
     assert.equal(down.body.error.code, 'unavailable');
     assert.equal((await recordsOf(zone)).length, 0);
-    assert.equal(coordinator.activeVersion(zone), v[1]);
+    assert.equal(ledger.activeVersion(zone), v[1]);
 
     // Alertmanager retries until the answer is not a 5xx; the channel reconnects with backoff.
     const retried = await waitFor(
@@ -388,7 +390,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     );
     assert.equal(retried.status, 200, describeAnswer(retried));
     assert.equal(retried.body.alerts[0]?.rollback?.outcome, 'rolled_back');
-    assert.equal(coordinator.activeVersion(zone), v[0]);
+    assert.equal(ledger.activeVersion(zone), v[0]);
     assert.equal(activateCallsFor(zone), 1);
   });
 
@@ -413,7 +415,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     });
     assert.equal(signed.status, 200, describeAnswer(signed));
     assert.equal(signed.body.alerts[0]?.rollback?.outcome, 'rolled_back');
-    assert.equal(coordinator.activeVersion(zone), v[0]);
+    assert.equal(ledger.activeVersion(zone), v[0]);
     const [record] = await recordsOf(zone);
     assert.equal(record?.triggerDetails['source'], 'grafana');
   });
@@ -451,7 +453,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
       trigger: ActivationTrigger.ROLLBACK_VERDICT,
     });
     assert.equal(byVerdict.rollback?.outcome, RollbackOutcome.ROLLED_BACK);
-    assert.equal(coordinator.activeVersion(zone), v[0]);
+    assert.equal(ledger.activeVersion(zone), v[0]);
   });
 
   it('rolls back by hand over gRPC, waiting for convergence; the same key answers DUPLICATE; manual rollbacks skip the cooldown', async () => {
@@ -468,7 +470,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     assert.equal(first.rollback?.outcome, RollbackOutcome.ROLLED_BACK);
     assert.equal(first.rollback?.toPolicySetVersionId, v[1]);
     assert.equal(first.status?.state, ActivationState.CONVERGED);
-    assert.equal(coordinator.activations(zone).at(-1)?.trigger, ActivationTrigger.ROLLBACK_MANUAL);
+    assert.equal(ledger.activations(zone).at(-1)?.trigger, ActivationTrigger.ROLLBACK_MANUAL);
 
     const again = await rollbacks.rollback(request);
     assert.equal(again.rollback?.outcome, RollbackOutcome.DUPLICATE);
@@ -477,7 +479,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
 
     const second = await rollbacks.rollback({ ...request, idempotencyKey: `${zone}-k2` });
     assert.equal(second.rollback?.outcome, RollbackOutcome.ROLLED_BACK);
-    assert.equal(coordinator.activeVersion(zone), v[0]);
+    assert.equal(ledger.activeVersion(zone), v[0]);
 
     const page1 = await rollbacks.listRollbacks({ zoneId: zone, pageSize: 1 });
     assert.equal(page1.rollbacks[0]?.rollbackId, second.rollback?.rollbackId);
@@ -494,7 +496,7 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
   it('records, without stepping back again, a rollback whose activation happened but whose record was lost', async () => {
     const { zone, v } = seed('grpc_lost', 3);
     // What a first attempt did before its commit failed: the activation, under the derived key.
-    const { activation } = await coordinator.activate(
+    const { activation } = await ledger.activate(
       create(ActivateRequestSchema, {
         zoneId: zone,
         policySetVersionId: v[1]!,
@@ -517,8 +519,8 @@ describe('rollback-controller with PostgreSQL and an ActivationService stand-in'
     assert.equal(retry.rollback?.activationId, activation?.activationId);
     assert.equal(retry.rollback?.fromPolicySetVersionId, v[2]);
     assert.equal(retry.rollback?.toPolicySetVersionId, v[1]);
-    assert.equal(coordinator.activeVersion(zone), v[1]);
-    assert.equal(coordinator.activations(zone).length, 4, 'no second activation');
+    assert.equal(ledger.activeVersion(zone), v[1]);
+    assert.equal(ledger.activations(zone).length, 4, 'no second activation');
   });
 
   it('skips a gRPC rollback whose expected active version is not active', async () => {

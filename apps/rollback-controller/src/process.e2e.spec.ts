@@ -20,8 +20,8 @@ import {
   waitFor,
   type TestDatabase,
 } from '@caracal-deploy/testing';
+import { ActivationLedger, ActivationStandIn } from '@caracal-deploy/stand-ins';
 
-import { FakeActivationCoordinator } from './test-support/fake-activation-coordinator.js';
 import { alertmanagerBody, testAlert } from './test-support/payloads.js';
 
 const settings = infraSettings();
@@ -39,7 +39,8 @@ async function freePort(): Promise<number> {
 
 describe('rollback-controller as a process (node dist/main.js with env)', () => {
   let database: TestDatabase;
-  let coordinator: FakeActivationCoordinator;
+  let ledger: ActivationLedger;
+  let coordinator: ActivationStandIn;
   let child: ChildProcess;
   let output = '';
   let httpPort = 0;
@@ -51,8 +52,9 @@ describe('rollback-controller as a process (node dist/main.js with env)', () => 
     // A unique database name that does not exist yet: the controller creates it.
     database = await createTestDatabase(settings);
     await database.drop();
-    coordinator = new FakeActivationCoordinator();
-    await coordinator.start();
+    ledger = new ActivationLedger();
+    coordinator = new ActivationStandIn(ledger.handlers);
+    await coordinator.listen();
     httpPort = await freePort();
     metricsPort = await freePort();
     grpcAddress = `127.0.0.1:${await freePort()}`;
@@ -94,13 +96,13 @@ describe('rollback-controller as a process (node dist/main.js with env)', () => 
       child.kill('SIGTERM');
       await exited;
     }
-    await coordinator?.stop();
+    await coordinator?.close();
     await database?.drop();
   });
 
   it('creates its database, rolls back on a webhook, counts it, and shuts down on SIGTERM', async () => {
     const zone = 'process-zone';
-    coordinator.seedZone(zone, ['process-v1', 'process-v2']);
+    ledger.seedZone(zone, ['process-v1', 'process-v2']);
     const response = await fetch(`http://127.0.0.1:${httpPort}/v1/webhooks/alertmanager`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -108,7 +110,7 @@ describe('rollback-controller as a process (node dist/main.js with env)', () => 
     });
     const text = await response.text();
     assert.equal(response.status, 200, text);
-    assert.equal(coordinator.activeVersion(zone), 'process-v1');
+    assert.equal(ledger.activeVersion(zone), 'process-v1');
 
     const client = createGrpcClient(RollbackService, grpcAddress, { defaultTimeoutMs: 5_000 });
     try {

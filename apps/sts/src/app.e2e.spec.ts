@@ -15,7 +15,6 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Decision, HealthService, ServingStatus, StsService } from '@caracal-deploy/contracts';
 import { GrpcServerHost, createGrpcClient, type GrpcClient } from '@caracal-deploy/grpc';
-import { createKafka } from '@caracal-deploy/kafka';
 import { MetricsServerHost } from '@caracal-deploy/metrics';
 import { OpaCli } from '@caracal-deploy/opa';
 import {
@@ -29,13 +28,15 @@ import {
   assertReachable,
   createTestTopic,
   infraSettings,
+  readJsonTopics,
+  stsEnv,
   uniqueName,
   waitFor,
   type TestTopic,
+  type TopicReader,
 } from '@caracal-deploy/testing';
 import { signEs256Jwt, tokenExchangeGrant, verifyEs256Jwt } from '@caracal-deploy/token-exchange';
 import type { Redis } from 'ioredis';
-import type { Consumer } from 'kafkajs';
 
 import { AppModule, StsCoreHost } from './app.module.js';
 import { loadStsConfig } from './config/sts.config.js';
@@ -133,29 +134,28 @@ describe('STS app: token exchange and Decide against real Redis, Kafka and OPA b
     overrides: Record<string, string> = {},
   ): Promise<Booted> => {
     const config = loadStsConfig({
-      CARACAL_STS_REPLICA_ID: replicaId,
-      CARACAL_STS_REGION: 'e2e',
-      CARACAL_STS_ZONES: `${zone},${emptyZone}`,
-      CARACAL_STS_ISSUER: stsIssuer,
-      CARACAL_STS_HTTP_PORT: '0',
+      ...stsEnv({
+        replicaId,
+        region: 'e2e',
+        zones: [zone, emptyZone],
+        issuer: stsIssuer,
+        signingKeyFile: join(dir, `${replicaId}-signing.pem`),
+        signingKeyId: `sts-${replicaId}`,
+        subjectIssuer,
+        subjectKeyFile: join(dir, 'subject.pem'),
+        bundlePublicKeyFile: bundleKeyPath,
+        bundleSigningKeyId: 'bundle-e2e',
+        adminApiUrl: adminUrl,
+        adminApiToken: adminToken,
+        coordinatorAddress,
+        redisUrl: settings.redisUrl,
+        kafkaBrokers: settings.kafkaBrokers,
+        auditTopic: auditTopic.topic,
+        decisionLogTopic: logTopic.topic,
+        // Long enough that only an invalidation message explains a fast switch.
+        policyCheckIntervalMs: 600_000,
+      }),
       CARACAL_STS_MAX_BODY_BYTES: '4096',
-      CARACAL_STS_GRPC_ADDRESS: '127.0.0.1:0',
-      CARACAL_STS_METRICS_PORT: '0',
-      CARACAL_STS_SIGNING_KEY_FILE: join(dir, `${replicaId}-signing.pem`),
-      CARACAL_STS_SIGNING_KEY_ID: `sts-${replicaId}`,
-      CARACAL_STS_SUBJECT_ISSUER: subjectIssuer,
-      CARACAL_STS_SUBJECT_KEY_FILE: join(dir, 'subject.pem'),
-      CARACAL_BUNDLE_PUBLIC_KEY_FILE: bundleKeyPath,
-      CARACAL_BUNDLE_SIGNING_KEY_ID: 'bundle-e2e',
-      CARACAL_ADMIN_API_URL: adminUrl,
-      CARACAL_STS_ADMIN_API_TOKEN: adminToken,
-      CARACAL_COORDINATOR_GRPC_ADDRESS: coordinatorAddress,
-      CARACAL_REDIS_URL: settings.redisUrl,
-      // Long enough that only an invalidation message explains a fast switch.
-      CARACAL_STS_POLICY_CHECK_INTERVAL_MS: '600000',
-      CARACAL_KAFKA_BROKERS: settings.kafkaBrokers.join(','),
-      CARACAL_AUDIT_TOPIC: auditTopic.topic,
-      CARACAL_DECISION_LOG_TOPIC: logTopic.topic,
       CARACAL_DECISION_LOG_MASKED_PATHS: 'context.subject_claims.email',
       ...overrides,
     });
@@ -196,9 +196,8 @@ describe('STS app: token exchange and Decide against real Redis, Kafka and OPA b
   const metricsText = async (target = sts) => (await fetch(target.metricsUrl)).text();
 
   // One consumer reads both topics from the beginning for the whole suite (one group join).
-  const consumed = new Map<string, Record<string, unknown>[]>();
-  let consumer: Consumer | undefined;
-  const auditEvents = (topic: string) => Promise.resolve([...(consumed.get(topic) ?? [])]);
+  let reader: TopicReader | undefined;
+  const auditEvents = (topic: string) => Promise.resolve([...(reader?.messages(topic) ?? [])]);
 
   before(async () => {
     await assertReachable('redis', settings);
@@ -241,21 +240,7 @@ describe('STS app: token exchange and Decide against real Redis, Kafka and OPA b
     redis = await createRedis(settings.redisUrl);
     auditTopic = await createTestTopic(settings.kafkaBrokers);
     logTopic = await createTestTopic(settings.kafkaBrokers);
-    consumer = createKafka({ brokers: settings.kafkaBrokers, clientId: 'sts-e2e-reader' }).consumer(
-      {
-        groupId: uniqueName('sts_e2e'),
-      },
-    );
-    await consumer.connect();
-    await consumer.subscribe({ topics: [auditTopic.topic, logTopic.topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ topic, message }) => {
-        const list = consumed.get(topic) ?? [];
-        list.push(JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, unknown>);
-        consumed.set(topic, list);
-        return Promise.resolve();
-      },
-    });
+    reader = await readJsonTopics(settings.kafkaBrokers, [auditTopic.topic, logTopic.topic]);
     sts = await boot('sts-e2e-1');
   });
 
@@ -269,7 +254,7 @@ describe('STS app: token exchange and Decide against real Redis, Kafka and OPA b
         replicaStatusKey(emptyZone, replica.replicaId),
       );
     }
-    await consumer?.disconnect();
+    await reader?.close();
     redis?.disconnect();
     await Promise.all([auditTopic?.delete(), logTopic?.delete()]);
     await admin.close();

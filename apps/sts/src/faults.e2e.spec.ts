@@ -26,6 +26,7 @@ import {
   createTestTopic,
   freePort,
   infraSettings,
+  stsEnv,
   uniqueName,
   waitFor,
   type TestTopic,
@@ -227,26 +228,25 @@ describe('STS under faults: bundle swaps under load and a Redis outage', () => {
     await redisServer.start();
     auditTopic = await createTestTopic(settings.kafkaBrokers);
     logTopic = await createTestTopic(settings.kafkaBrokers);
-    const config = loadStsConfig({
-      CARACAL_STS_REPLICA_ID: 'sts-faults-1',
-      CARACAL_STS_REGION: 'faults',
-      CARACAL_STS_ZONES: zone,
-      CARACAL_STS_HTTP_PORT: '0',
-      CARACAL_STS_GRPC_ADDRESS: '127.0.0.1:0',
-      CARACAL_STS_METRICS_PORT: '0',
-      CARACAL_STS_SIGNING_KEY_FILE: join(dir, 'signing.pem'),
-      CARACAL_STS_SUBJECT_KEY_FILE: join(dir, 'subject.pem'),
-      CARACAL_BUNDLE_PUBLIC_KEY_FILE: keyPath,
-      CARACAL_BUNDLE_SIGNING_KEY_ID: bundleKeyId,
-      CARACAL_ADMIN_API_URL: adminUrl,
-      CARACAL_STS_ADMIN_API_TOKEN: adminToken,
-      CARACAL_COORDINATOR_GRPC_ADDRESS: coordinatorAddress,
-      CARACAL_REDIS_URL: redisServer.url,
-      CARACAL_STS_POLICY_CHECK_INTERVAL_MS: String(checkIntervalMs),
-      CARACAL_KAFKA_BROKERS: settings.kafkaBrokers.join(','),
-      CARACAL_AUDIT_TOPIC: auditTopic.topic,
-      CARACAL_DECISION_LOG_TOPIC: logTopic.topic,
-    });
+    const config = loadStsConfig(
+      stsEnv({
+        replicaId: 'sts-faults-1',
+        region: 'faults',
+        zones: [zone],
+        signingKeyFile: join(dir, 'signing.pem'),
+        subjectKeyFile: join(dir, 'subject.pem'),
+        bundlePublicKeyFile: keyPath,
+        bundleSigningKeyId: bundleKeyId,
+        adminApiUrl: adminUrl,
+        adminApiToken: adminToken,
+        coordinatorAddress,
+        redisUrl: redisServer.url,
+        kafkaBrokers: settings.kafkaBrokers,
+        auditTopic: auditTopic.topic,
+        decisionLogTopic: logTopic.topic,
+        policyCheckIntervalMs: checkIntervalMs,
+      }),
+    );
     app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
       logger: false,
       abortOnError: false,

@@ -16,28 +16,23 @@ import {
 import { createGrpcClient, type GrpcClient } from '@caracal-deploy/grpc';
 import {
   assertReachable,
+  createAdminToken,
   createTestDatabase,
   createTestTopic,
   freePort,
   infraSettings,
   registerScrapeTarget,
+  startControlPlane,
+  startRollbackController,
   uniqueName,
   waitFor,
+  type RunningService,
   type TestDatabase,
   type ScrapeTarget,
   type TestTopic,
 } from '@caracal-deploy/testing';
 
-import {
-  adminCall,
-  createAdminToken,
-  startAdminApi,
-  startCoordinator,
-  startRollbackController,
-  startSts,
-  startValidator,
-  type RunningService,
-} from './support/services.test-support.js';
+import { adminCall, startSts } from './support/services.test-support.js';
 import { pushPolicySetVersion, stsInput } from './support/policies.test-support.js';
 
 const settings = infraSettings();
@@ -92,16 +87,11 @@ describe('alert-driven rollback: Prometheus → Alertmanager → rollback-contro
     audit = await createTestTopic(settings.kafkaBrokers);
     decisionLogs = await createTestTopic(settings.kafkaBrokers);
 
-    const validator = await startValidator(settings, keyDir);
-    services.push(validator);
-    const coordinator = await startCoordinator(settings, registry.url);
-    services.push(coordinator);
-    const admin = await startAdminApi({
-      databaseUrl: registry.url,
-      validatorAddress: validator.grpcAddress,
-      coordinatorAddress: coordinator.grpcAddress,
-    });
-    services.push(admin);
+    const { coordinator, admin } = await startControlPlane(
+      settings,
+      { databaseUrl: registry.url, keyDir, keyId: 'system-e2e' },
+      services,
+    );
     const author = await createAdminToken(registry.url, 'admin', 'system-e2e');
     const viewer = await createAdminToken(registry.url, 'viewer', 'sts');
 
@@ -135,10 +125,11 @@ describe('alert-driven rollback: Prometheus → Alertmanager → rollback-contro
       services.push(sts);
       replicas.push(createGrpcClient(StsService, sts.grpcAddress, { defaultTimeoutMs: 5_000 }));
     }
-    const controller = await startRollbackController(settings, {
+    const controller = await startRollbackController({
       databaseUrl: rollbackDb.url,
       coordinatorAddress: coordinator.grpcAddress,
       webhookUrl: settings.alertmanagerWebhookUrl,
+      readyWhenAnswering: true,
     });
     services.push(controller);
 

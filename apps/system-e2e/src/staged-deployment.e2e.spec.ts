@@ -77,25 +77,31 @@ describe('staged deployments across two regions, verified by canaries and audit 
       (deployment.stages[stage]?.verdict?.rows ?? []).map((row) => [row.check, row.state]),
     );
 
-  it('deploys a good change stage by stage, verified row by row, and it becomes the known good version', async () => {
+  /** Deploys `version` to both regions in two stages; asserts the deployment ended in `state`. */
+  const deployToEnd = async (version: 'v2' | 'bad', change: string, state: DeploymentState) => {
     const { deployment: started } = await stack.deployments.deploy({
-      policySetVersionId: stack.versions.eu.v2.versionId,
+      policySetVersionId: stack.versions.eu[version].versionId,
       zoneVersions: [
-        { zoneId: stack.zones.us, policySetVersionId: stack.versions.us.v2.versionId },
+        { zoneId: stack.zones.us, policySetVersionId: stack.versions.us[version].versionId },
       ],
       stages: stages(2),
       options: {
-        idempotencyKey: `${stack.zones.eu}-good`,
+        idempotencyKey: `${stack.zones.eu}-${change}`,
         actor: 'system-e2e',
-        reason: 'good change',
+        reason: `${change} change`,
       },
     });
     const deployment = await ended(started!.deploymentId);
     assert.equal(
       deployment.state,
-      DeploymentState.SUCCEEDED,
+      state,
       `ended ${DeploymentState[deployment.state]}: ${deployment.failureReason}`,
     );
+    return deployment;
+  };
+
+  it('deploys a good change stage by stage, verified row by row, and it becomes the known good version', async () => {
+    const deployment = await deployToEnd('v2', 'good', DeploymentState.SUCCEEDED);
     assert.ok(deployment.preflight.length > 0 && deployment.preflight.every((c) => c.passed));
     for (const [index, region] of (['eu', 'us'] as const).entries()) {
       const stage = deployment.stages[index]!;
@@ -118,24 +124,7 @@ describe('staged deployments across two regions, verified by canaries and audit 
   });
 
   it('fails a bad change in stage 1, rolls it back to the known good version, and never touches stage 2', async () => {
-    const { deployment: started } = await stack.deployments.deploy({
-      policySetVersionId: stack.versions.eu.bad.versionId,
-      zoneVersions: [
-        { zoneId: stack.zones.us, policySetVersionId: stack.versions.us.bad.versionId },
-      ],
-      stages: stages(2),
-      options: {
-        idempotencyKey: `${stack.zones.eu}-bad`,
-        actor: 'system-e2e',
-        reason: 'bad change',
-      },
-    });
-    const deployment = await ended(started!.deploymentId);
-    assert.equal(
-      deployment.state,
-      DeploymentState.ROLLED_BACK,
-      `ended ${DeploymentState[deployment.state]}: ${deployment.failureReason}`,
-    );
+    const deployment = await deployToEnd('bad', 'bad', DeploymentState.ROLLED_BACK);
     const [first, second] = deployment.stages;
     assert.equal(first?.state, StageState.FAILED);
     assert.equal(first?.verdict?.state, VerdictState.FAIL);

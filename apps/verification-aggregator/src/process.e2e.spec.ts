@@ -24,8 +24,11 @@ import {
   type TestDatabase,
   type TestTopic,
 } from '@caracal-deploy/testing';
-
-import { CannedCoordinator, convergedActivation } from './test-support/canned-coordinator.js';
+import {
+  ActivationStandIn,
+  CannedActivations,
+  convergedActivation,
+} from '@caracal-deploy/stand-ins';
 
 const settings = infraSettings();
 const main = join(workspaceRoot(import.meta.url), 'apps/verification-aggregator/dist/main.js');
@@ -33,7 +36,8 @@ const main = join(workspaceRoot(import.meta.url), 'apps/verification-aggregator/
 describe('verification-aggregator as a process (node dist/main.js with env)', () => {
   let database: TestDatabase;
   let topic: TestTopic;
-  let coordinator: CannedCoordinator;
+  let canned: CannedActivations;
+  let coordinator: ActivationStandIn;
   let service: ServiceProcess | undefined;
   let grpcAddress = '';
   let metricsPort = 0;
@@ -45,8 +49,9 @@ describe('verification-aggregator as a process (node dist/main.js with env)', ()
     database = await createTestDatabase(settings);
     await database.drop();
     topic = await createTestTopic(settings.kafkaBrokers);
-    coordinator = new CannedCoordinator();
-    await coordinator.start();
+    canned = new CannedActivations();
+    coordinator = new ActivationStandIn(canned.handlers);
+    await coordinator.listen();
     grpcAddress = `127.0.0.1:${await freePort()}`;
     metricsPort = await freePort();
     const health = createGrpcClient(HealthService, grpcAddress, { defaultTimeoutMs: 2_000 });
@@ -73,7 +78,7 @@ describe('verification-aggregator as a process (node dist/main.js with env)', ()
 
   after(async () => {
     await service?.stop();
-    await coordinator?.stop();
+    await coordinator?.close();
     await topic?.delete();
     await database?.drop();
   });
@@ -81,7 +86,7 @@ describe('verification-aggregator as a process (node dist/main.js with env)', ()
   it('creates its database, serves VerificationService and exports the verdict gauge', async () => {
     const zoneId = uniqueName('zone').replaceAll('_', '-');
     const revision = randomBytes(32).toString('hex');
-    coordinator.set(
+    canned.set(
       convergedActivation({
         activationId: `${zoneId}-activation`,
         zoneId,

@@ -32,14 +32,15 @@ import {
   type TestDatabase,
   type TestTopic,
 } from '@caracal-deploy/testing';
+import {
+  ActivationStandIn,
+  CannedActivations,
+  convergedActivation,
+  type CannedActivation,
+} from '@caracal-deploy/stand-ins';
 
 import { loadVerifierConfig } from './config/verifier.config.js';
 import { AuditEventWriter } from './test-support/audit-events.js';
-import {
-  CannedCoordinator,
-  convergedActivation,
-  type CannedActivation,
-} from './test-support/canned-coordinator.js';
 import { createVerifierApp } from './verifier-app.js';
 
 const settings = infraSettings();
@@ -68,7 +69,8 @@ interface StageFixture {
 describe('verification-aggregator with Kafka, PostgreSQL and an ActivationService stand-in', () => {
   let database: TestDatabase;
   let topic: TestTopic;
-  let coordinator: CannedCoordinator;
+  let canned: CannedActivations;
+  let coordinator: ActivationStandIn;
   let audit: AuditEventWriter;
   let replica: Replica;
   const replicas: Replica[] = [];
@@ -128,7 +130,7 @@ describe('verification-aggregator with Kafka, PostgreSQL and an ActivationServic
     const zoneId = uniqueName('zone').replaceAll('_', '-');
     const revision = randomBytes(32).toString('hex');
     const policySetVersionId = `${zoneId}-v2`;
-    const activation = coordinator.set(
+    const activation = canned.set(
       convergedActivation({
         activationId: `${zoneId}-activation`,
         zoneId,
@@ -246,8 +248,9 @@ describe('verification-aggregator with Kafka, PostgreSQL and an ActivationServic
     await assertReachable('kafka', settings);
     database = await createTestDatabase(settings);
     topic = await createTestTopic(settings.kafkaBrokers);
-    coordinator = new CannedCoordinator();
-    await coordinator.start();
+    canned = new CannedActivations();
+    coordinator = new ActivationStandIn(canned.handlers);
+    await coordinator.listen();
     audit = new AuditEventWriter(settings.kafkaBrokers, topic.topic);
     replica = await boot();
   });
@@ -255,7 +258,7 @@ describe('verification-aggregator with Kafka, PostgreSQL and an ActivationServic
   after(async () => {
     for (const booted of [...replicas]) await shutDown(booted);
     await audit?.close();
-    await coordinator?.stop();
+    await coordinator?.close();
     await topic?.delete();
     await database?.drop();
   });
@@ -515,14 +518,14 @@ describe('verification-aggregator with Kafka, PostgreSQL and an ActivationServic
 
   it('keeps a converging stage pending, and one whose coordinator is down', async () => {
     const converging = fixture(['eu']);
-    coordinator.set({ ...converging.activation, state: ActivationState.CONVERGING });
+    canned.set({ ...converging.activation, state: ActivationState.CONVERGING });
     const first = await verify(replica, converging, { timeoutSeconds: 60 });
     assert.equal(first.verdict?.state, VerdictState.PENDING);
     assert.equal(row(first.verdict, 'replicas_converged').state, VerdictState.PENDING);
     assert.match(row(first.verdict, 'replicas_converged').evidence, /converging/);
 
     const unreachable = fixture(['eu']);
-    await coordinator.stop();
+    await coordinator.close();
     try {
       const { verdict } = await verify(replica, unreachable, { timeoutSeconds: 60 });
       assert.equal(verdict?.state, VerdictState.PENDING);
@@ -530,7 +533,7 @@ describe('verification-aggregator with Kafka, PostgreSQL and an ActivationServic
       assert.equal(accepted.state, VerdictState.PENDING, 'an outage is no evidence of failure');
       assert.match(accepted.evidence, /not checked yet \(activation coordinator at .*unavailable/);
     } finally {
-      await coordinator.start();
+      await coordinator.listen();
     }
     const later = await waitFor(
       async () => {

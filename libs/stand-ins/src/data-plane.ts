@@ -4,14 +4,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-import {
-  ActivationService,
-  type GetActiveBindingRequest,
-  type GetActiveBindingResponseSchema,
-} from '@caracal-deploy/contracts';
-import type { MessageInitShape } from '@bufbuild/protobuf';
-import { UnimplementedError } from '@caracal-deploy/errors';
-import { GrpcServer, type ServiceImpl } from '@caracal-deploy/grpc';
 import { type OpaCli } from '@caracal-deploy/opa';
 
 /** One catalog entry as the Admin API lists it (the fields the STS reads). */
@@ -134,67 +126,5 @@ export class FakeAdminApi {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-const notServed = (): Promise<never> =>
-  Promise.reject(new UnimplementedError('not served by the coordinator stand-in'));
-
-// A stream that fails before its first message.
-// eslint-disable-next-line require-yield, @typescript-eslint/require-await
-async function* notServedStream(): AsyncGenerator<never> {
-  throw new UnimplementedError('not served by the coordinator stand-in');
-}
-
-/** A zone's binding as the coordinator stand-in serves it. */
-export interface TestBinding {
-  readonly revision: string;
-  readonly bundleSha256: string;
-  readonly activationId: string;
-}
-
-/**
- * Stands in for the activation coordinator (a service boundary): a real
- * {@link GrpcServer} serving `ActivationService.GetActiveBinding` from a map the
- * test changes. The STS calls nothing else; the other methods answer UNIMPLEMENTED.
- */
-export class FakeCoordinator implements ServiceImpl<typeof ActivationService> {
-  readonly activate = notServed;
-  readonly getActivation = notServed;
-  readonly watchActivation = notServedStream;
-  readonly listActivations = notServed;
-  readonly getLastKnownGood = notServed;
-  readonly bindings = new Map<string, TestBinding>();
-  private readonly server = new GrpcServer({ address: '127.0.0.1:0' }).add(ActivationService, this);
-
-  /** Binds; resolves with the `host:port` address. */
-  async listen(): Promise<string> {
-    return `127.0.0.1:${await this.server.listen()}`;
-  }
-
-  /** Stops the server. */
-  close(): Promise<void> {
-    return this.server.close();
-  }
-
-  getActiveBinding(
-    request: GetActiveBindingRequest,
-  ): Promise<MessageInitShape<typeof GetActiveBindingResponseSchema>> {
-    const binding = this.bindings.get(request.zoneId);
-    return Promise.resolve(
-      binding
-        ? {
-            binding: {
-              zoneId: request.zoneId,
-              policySetId: 'set-1',
-              policySetVersionId: `version-${binding.revision.slice(0, 8)}`,
-              manifestSha256: binding.revision,
-              bundleSha256: binding.bundleSha256,
-              activationId: binding.activationId,
-              activatedAtUnixMillis: BigInt(Date.now()),
-            },
-          }
-        : {},
-    );
   }
 }

@@ -63,3 +63,43 @@ async function withAdmin(
     await admin.disconnect();
   }
 }
+
+/** JSON messages of some topics, read from their beginning while a test runs. */
+export interface TopicReader {
+  /** The messages of `topic` read so far, oldest first: one array that grows as more arrive. */
+  messages(topic: string): Record<string, unknown>[];
+  /** Stops reading. */
+  close(): Promise<void>;
+}
+
+/** Starts reading `topics` from their beginning in a consumer group of its own. */
+export async function readJsonTopics(
+  brokers: readonly string[],
+  topics: readonly string[],
+): Promise<TopicReader> {
+  const received = new Map(topics.map((topic) => [topic, [] as Record<string, unknown>[]]));
+  const consumer = new Kafka({
+    brokers: [...brokers],
+    clientId: 'test-topic-reader',
+    logLevel: logLevel.NOTHING,
+  }).consumer({ groupId: uniqueName('test_reader') });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ topic, message }) => {
+        received
+          .get(topic)
+          ?.push(JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, unknown>);
+        return Promise.resolve();
+      },
+    });
+  } catch (error) {
+    await consumer.disconnect();
+    throw error;
+  }
+  return {
+    messages: (topic) => received.get(topic) ?? [],
+    close: () => consumer.disconnect(),
+  };
+}

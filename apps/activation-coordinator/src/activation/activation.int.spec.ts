@@ -3,27 +3,21 @@ import { after, before, describe, it } from 'node:test';
 
 import { ActivationState, ActivationTrigger } from '@caracal-deploy/contracts';
 import { DeployError } from '@caracal-deploy/errors';
-import { createRedis, invalidationStream } from '@caracal-deploy/redis';
-import {
-  assertReachable,
-  createTestDatabase,
-  infraSettings,
-  uniqueName,
-  type TestDatabase,
-} from '@caracal-deploy/testing';
+import { invalidationStream } from '@caracal-deploy/redis';
+import { infraSettings, uniqueName, type TestDatabase } from '@caracal-deploy/testing';
 import type { Redis } from 'ioredis';
 
 import { bootCoordinator, type BootedCoordinator } from '../test-support/boot-coordinator.js';
 import { missInvalidation } from '../test-support/missed-message.test-support.js';
-import { StsFleet } from '../test-support/sts-fleet.test-support.js';
+import { type StsFleet } from '../test-support/sts-fleet.test-support.js';
 import {
-  RegistryFixtures,
-  migrateRegistry,
-  type SeededVersion,
-} from '../test-support/registry-fixtures.js';
+  startRegistryHarness,
+  zoneName,
+  type RegistryHarness,
+} from '../test-support/registry-harness.test-support.js';
+import { type RegistryFixtures, type SeededVersion } from '../test-support/registry-fixtures.js';
 
 const settings = infraSettings();
-const zoneName = (prefix: string) => uniqueName(prefix).replaceAll('_', '-');
 
 const rejection = (code: string, pattern: RegExp) => (error: unknown) => {
   assert.ok(error instanceof DeployError, `expected a DeployError, got ${String(error)}`);
@@ -41,6 +35,7 @@ const histogramCount = (text: string): number =>
 // real STS replica processes loading real signed OPA bundles; the Admin API they
 // fetch bundles from is a stand-in.
 describe('activation coordinator against real PostgreSQL and Redis', () => {
+  let harness: RegistryHarness;
   let fleet: StsFleet;
   let database: TestDatabase;
   let registry: RegistryFixtures;
@@ -74,15 +69,9 @@ describe('activation coordinator against real PostgreSQL and Redis', () => {
   };
 
   before(async () => {
-    await assertReachable('postgres', settings);
-    await assertReachable('redis', settings);
-    await assertReachable('opa', settings);
     // Bundles belong to one version each in the registry: each zone gets its own.
-    fleet = await StsFleet.create(['v1', 'v2', 'v3', 'v4']);
-    database = await createTestDatabase(settings);
-    await migrateRegistry(database.url);
-    registry = await new RegistryFixtures(database.url).connect();
-    redis = await createRedis(settings.redisUrl);
+    harness = await startRegistryHarness(['v1', 'v2', 'v3', 'v4'], ['postgres', 'redis', 'opa']);
+    ({ fleet, database, registry, redis } = harness);
     coordinator = await bootCoordinator({
       CARACAL_POSTGRES_URL: database.url,
       CARACAL_REDIS_URL: settings.redisUrl,
@@ -91,11 +80,8 @@ describe('activation coordinator against real PostgreSQL and Redis', () => {
   });
 
   after(async () => {
-    await fleet?.close(redis);
     await coordinator?.close();
-    await registry?.close();
-    redis?.disconnect();
-    await database?.drop();
+    await harness?.close();
   });
 
   it('activates a validated version, serves it as the binding, and replays an idempotency key', async () => {
@@ -216,14 +202,8 @@ describe('activation coordinator against real PostgreSQL and Redis', () => {
 
   it('converges every live replica, reports each one, and observes propagation once per activation', async () => {
     const zone = zoneName('converge');
-    const v1 = await registry.version(zone, {
-      manifestSha256: fleet.bundle('v1').revision,
-      bundleSha256: fleet.bundle('v1').bundleSha256,
-    });
-    const v2 = await registry.version(zone, {
-      manifestSha256: fleet.bundle('v2').revision,
-      bundleSha256: fleet.bundle('v2').bundleSha256,
-    });
+    const v1 = await harness.seedBundle(zone, 'v1');
+    const v2 = await harness.seedBundle(zone, 'v2');
     for (const [replicaId, region] of [
       ['sts-eu-1', 'eu'],
       ['sts-us-1', 'us'],
@@ -293,14 +273,8 @@ describe('activation coordinator against real PostgreSQL and Redis', () => {
 
   it('repairs a replica that missed the invalidation with its periodic check', async () => {
     const zone = zoneName('missed');
-    const v1 = await registry.version(zone, {
-      manifestSha256: fleet.bundle('v3').revision,
-      bundleSha256: fleet.bundle('v3').bundleSha256,
-    });
-    const v2 = await registry.version(zone, {
-      manifestSha256: fleet.bundle('v4').revision,
-      bundleSha256: fleet.bundle('v4').bundleSha256,
-    });
+    const v1 = await harness.seedBundle(zone, 'v3');
+    const v2 = await harness.seedBundle(zone, 'v4');
     await activate(v1, '');
     // Unique: the test finds the replica's Redis connection by the name derived from it.
     const laggingId = `sts-${zone}`;

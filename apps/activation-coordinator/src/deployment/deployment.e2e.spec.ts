@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 
 import {
   ActivationService,
-  ActivationState,
   ActivationTrigger,
   DeploymentService,
   DeploymentState,
@@ -14,9 +13,8 @@ import {
   type Deployment,
 } from '@caracal-deploy/contracts';
 import { createGrpcClient, type GrpcClient } from '@caracal-deploy/grpc';
-import { createRedis, readReplicaStatuses } from '@caracal-deploy/redis';
+import { readReplicaStatuses } from '@caracal-deploy/redis';
 import {
-  assertReachable,
   createTestDatabase,
   infraSettings,
   uniqueName,
@@ -25,18 +23,18 @@ import {
 import type { Redis } from 'ioredis';
 
 import { freePort } from '../test-support/private-redis.js';
-import {
-  RegistryFixtures,
-  migrateRegistry,
-  type SeededVersion,
-} from '../test-support/registry-fixtures.js';
+import { type SeededVersion } from '../test-support/registry-fixtures.js';
 import { SpawnedCoordinator } from '../test-support/spawned-coordinator.js';
 import { SpawnedRollbackController } from '../test-support/spawned-rollback-controller.js';
 import { StandInVerifier } from '../test-support/stand-in-peers.test-support.js';
-import { StsFleet } from '../test-support/sts-fleet.test-support.js';
+import {
+  activateAndConverge,
+  startRegistryHarness,
+  zoneName,
+  type RegistryHarness,
+} from '../test-support/registry-harness.test-support.js';
 
 const settings = infraSettings();
-const zoneName = (prefix: string) => uniqueName(prefix).replaceAll('_', '-');
 
 // The coordinator and the real rollback controller run as their processes,
 // with two real STS replica processes (eu, us); only the verification
@@ -45,11 +43,10 @@ describe('staged deployments with the real rollback controller', () => {
   const canaryZone = zoneName('canary');
   const prodZone = zoneName('prod');
   const names = ['cv1', 'cv2', 'cv3', 'pv1', 'pv2', 'pv3'];
-  const versions = new Map<string, SeededVersion>();
-  let fleet: StsFleet;
+  let versions = new Map<string, SeededVersion>();
+  let harness: RegistryHarness | undefined;
   let database: TestDatabase;
   let rollbackDatabase: TestDatabase;
-  let registry: RegistryFixtures;
   let redis: Redis;
   let verifier: StandInVerifier;
   let controller: SpawnedRollbackController;
@@ -86,25 +83,10 @@ describe('staged deployments with the real rollback controller', () => {
     (await activations.getActiveBinding({ zoneId })).binding?.policySetVersionId ?? '';
 
   before(async () => {
-    await assertReachable('postgres', settings);
-    await assertReachable('redis', settings);
-    await assertReachable('kafka', settings);
-    await assertReachable('opa', settings);
-    fleet = await StsFleet.create(names);
-    database = await createTestDatabase(settings);
+    harness = await startRegistryHarness(names, ['postgres', 'redis', 'kafka', 'opa']);
+    ({ database, redis } = harness);
     rollbackDatabase = await createTestDatabase(settings);
-    await migrateRegistry(database.url);
-    registry = await new RegistryFixtures(database.url).connect();
-    redis = await createRedis(settings.redisUrl);
-    for (const name of names) {
-      const bundle = fleet.bundle(name);
-      const seeded = await registry.version(name.startsWith('c') ? canaryZone : prodZone, {
-        manifestSha256: bundle.revision,
-        bundleSha256: bundle.bundleSha256,
-      });
-      await registry.expectedCases(seeded);
-      versions.set(name, seeded);
-    }
+    versions = await harness.seedBundles((name) => (name.startsWith('c') ? canaryZone : prodZone));
     verifier = new StandInVerifier();
     const address = `127.0.0.1:${await freePort()}`;
     controller = await SpawnedRollbackController.start(rollbackDatabase.url, address);
@@ -119,39 +101,9 @@ describe('staged deployments with the real rollback controller', () => {
     deployments = createGrpcClient(DeploymentService, address);
     activations = createGrpcClient(ActivationService, address);
     rollbacks = createGrpcClient(RollbackService, controller.address);
-    for (const [replicaId, region] of [
-      [zoneName('sts_eu'), 'eu'],
-      [zoneName('sts_us'), 'us'],
-    ] as const)
-      await fleet.start(
-        {
-          replicaId,
-          region,
-          zoneId: canaryZone,
-          moreZones: [prodZone],
-          coordinatorAddress: address,
-          checkIntervalMs: 1_000,
-        },
-        redis,
-      );
-    for (const name of ['cv1', 'pv1']) {
-      const { activation } = await activations.activate({
-        zoneId: version(name).zoneId,
-        policySetVersionId: version(name).versionId,
-        expectedActiveVersionId: '',
-        idempotencyKey: uniqueName('setup'),
-        reason: 'first version',
-        actor: 'tester',
-        trigger: ActivationTrigger.MANUAL,
-      });
-      let state;
-      for await (const message of activations.watchActivation(
-        { activationId: activation!.activationId },
-        { timeoutMs: 60_000 },
-      ))
-        state = message.status?.state;
-      assert.equal(state, ActivationState.CONVERGED);
-    }
+    await harness.startRegionReplicas([canaryZone, prodZone], address);
+    for (const name of ['cv1', 'pv1'])
+      await activateAndConverge(activations, version(name), '', 'first version');
   });
 
   after(async () => {
@@ -160,11 +112,8 @@ describe('staged deployments with the real rollback controller', () => {
     rollbacks?.close();
     await coordinator?.kill();
     await controller?.stop();
-    await fleet?.close(redis);
+    await harness?.close();
     await verifier?.close();
-    await registry?.close();
-    redis?.disconnect();
-    await database?.drop();
     await rollbackDatabase?.drop();
   });
 

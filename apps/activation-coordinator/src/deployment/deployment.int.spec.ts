@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 
 import {
   ActivationService,
-  ActivationState,
   ActivationTrigger,
   DeploymentService,
   DeploymentState,
@@ -17,31 +16,25 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { DeployRequestSchema } from '@caracal-deploy/contracts';
 import { DeployError, UnavailableError } from '@caracal-deploy/errors';
 import { createGrpcClient, type GrpcClient } from '@caracal-deploy/grpc';
-import { createRedis, readReplicaStatuses } from '@caracal-deploy/redis';
-import {
-  assertReachable,
-  createTestDatabase,
-  infraSettings,
-  uniqueName,
-  type TestDatabase,
-} from '@caracal-deploy/testing';
+import { readReplicaStatuses } from '@caracal-deploy/redis';
+import { infraSettings, uniqueName, type TestDatabase } from '@caracal-deploy/testing';
 import type { Redis } from 'ioredis';
 
 import { freePort } from '../test-support/private-redis.js';
-import {
-  RegistryFixtures,
-  migrateRegistry,
-  type SeededVersion,
-} from '../test-support/registry-fixtures.js';
+import { type RegistryFixtures, type SeededVersion } from '../test-support/registry-fixtures.js';
 import { SpawnedCoordinator } from '../test-support/spawned-coordinator.js';
 import {
   StandInRollbackController,
   StandInVerifier,
 } from '../test-support/stand-in-peers.test-support.js';
-import { StsFleet } from '../test-support/sts-fleet.test-support.js';
+import {
+  activateAndConverge as activateAndConvergeWith,
+  startRegistryHarness,
+  zoneName,
+  type RegistryHarness,
+} from '../test-support/registry-harness.test-support.js';
 
 const settings = infraSettings();
-const zoneName = (prefix: string) => uniqueName(prefix).replaceAll('_', '-');
 
 type DeployInit = MessageInitShape<typeof DeployRequestSchema>;
 
@@ -85,8 +78,8 @@ describe('staged deployments against real PostgreSQL, Redis and STS replicas', (
     'e1v1',
     'e1v2',
   ];
-  const v = new Map<string, SeededVersion>();
-  let fleet: StsFleet;
+  let v = new Map<string, SeededVersion>();
+  let harness: RegistryHarness | undefined;
   let database: TestDatabase;
   let registry: RegistryFixtures;
   let redis: Redis;
@@ -103,24 +96,8 @@ describe('staged deployments against real PostgreSQL, Redis and STS replicas', (
     return found;
   };
 
-  const activateAndConverge = async (seeded: SeededVersion, expected: string) => {
-    const { activation } = await activations.activate({
-      zoneId: seeded.zoneId,
-      policySetVersionId: seeded.versionId,
-      expectedActiveVersionId: expected,
-      idempotencyKey: uniqueName('setup'),
-      reason: 'set up the zone',
-      actor: 'tester',
-      trigger: ActivationTrigger.MANUAL,
-    });
-    let state;
-    for await (const message of activations.watchActivation(
-      { activationId: activation!.activationId },
-      { timeoutMs: 60_000 },
-    ))
-      state = message.status?.state;
-    assert.equal(state, ActivationState.CONVERGED);
-  };
+  const activateAndConverge = (seeded: SeededVersion, expected: string) =>
+    activateAndConvergeWith(activations, seeded, expected, 'set up the zone');
 
   const deploy = (request: DeployInit) =>
     deployments.deploy({
@@ -165,25 +142,9 @@ describe('staged deployments against real PostgreSQL, Redis and STS replicas', (
     (await activations.getActiveBinding({ zoneId })).binding?.policySetVersionId ?? '';
 
   before(async () => {
-    await assertReachable('postgres', settings);
-    await assertReachable('redis', settings);
-    await assertReachable('kafka', settings);
-    await assertReachable('opa', settings);
-    fleet = await StsFleet.create(bundleNames);
-    database = await createTestDatabase(settings);
-    await migrateRegistry(database.url);
-    registry = await new RegistryFixtures(database.url).connect();
-    redis = await createRedis(settings.redisUrl);
-    for (const name of bundleNames) {
-      const bundle = fleet.bundle(name);
-      const zone = zones[name.slice(0, 2) as keyof typeof zones];
-      const seeded = await registry.version(zone, {
-        manifestSha256: bundle.revision,
-        bundleSha256: bundle.bundleSha256,
-      });
-      await registry.expectedCases(seeded);
-      v.set(name, seeded);
-    }
+    harness = await startRegistryHarness(bundleNames, ['postgres', 'redis', 'kafka', 'opa']);
+    ({ database, registry, redis } = harness);
+    v = await harness.seedBundles((name) => zones[name.slice(0, 2) as keyof typeof zones]);
     verifier = new StandInVerifier();
     rollback = new StandInRollbackController();
     const address = `127.0.0.1:${await freePort()}`;
@@ -205,33 +166,16 @@ describe('staged deployments against real PostgreSQL, Redis and STS replicas', (
     activations = createGrpcClient(ActivationService, address);
     // Every zone but p2 (the zone without replicas) is served by both replicas.
     const served = Object.values(zones).filter((zone) => zone !== zones.p2);
-    for (const [replicaId, region] of [
-      [uniqueName('sts_eu'), 'eu'],
-      [uniqueName('sts_us'), 'us'],
-    ] as const)
-      await fleet.start(
-        {
-          replicaId: replicaId.replaceAll('_', '-'),
-          region,
-          zoneId: served[0]!,
-          moreZones: served.slice(1),
-          coordinatorAddress: address,
-          checkIntervalMs: 1_000,
-        },
-        redis,
-      );
+    await harness.startRegionReplicas(served, address);
   });
 
   after(async () => {
     deployments?.close();
     activations?.close();
     await coordinator?.kill();
-    await fleet?.close(redis);
+    await harness?.close();
     await verifier?.close();
     await rollback?.close();
-    await registry?.close();
-    redis?.disconnect();
-    await database?.drop();
   });
 
   it('runs a good two-stage deployment stage by stage, and its versions become known good', async () => {

@@ -2,8 +2,6 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,19 +11,22 @@ import {
   assertReachable,
   createTestDatabase,
   infraSettings,
+  startActivationCoordinator,
+  startPolicyValidator,
+  startRollbackController,
   uniqueName,
+  type RunningService,
   type TestDatabase,
 } from '@caracal-deploy/testing';
 
-import { createAdminApp } from '../admin-app.js';
 import { runCli } from '../cli.js';
-import { loadAdminConfig } from '../config/admin.config.js';
 import {
-  startCoordinator,
-  startRollbackController,
-  startValidator,
-  type SpawnedService,
-} from '../test-support/control-plane.test-support.js';
+  bootAdmin,
+  createRootToken,
+  adminClient,
+  type AdminAnswer,
+  type ErrorJson,
+} from '../test-support/admin-app.test-support.js';
 import { baselineRego } from '../test-support/policies.js';
 
 const settings = infraSettings();
@@ -81,12 +82,7 @@ interface DeploymentJson {
 
 /** Every JSON field these tests read, typed once. */
 interface Body {
-  error: {
-    code: string;
-    message: string;
-    violations: { field: string; problem: string }[];
-    details: Record<string, string>;
-  };
+  error: ErrorJson;
   id: string;
   token: string;
   sha256: string;
@@ -106,39 +102,8 @@ interface Body {
   paths: Record<string, Record<string, { responses: Record<string, { content?: object }> }>>;
 }
 
-interface Answer {
-  status: number;
-  type: string;
-  text: string;
-  headers: Headers;
-  body: Body;
-}
-
-function client(base: string) {
-  return async function call(
-    method: string,
-    path: string,
-    options: { token?: string; json?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<Answer> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
-    if (options.json !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: options.json === undefined ? undefined : JSON.stringify(options.json),
-    });
-    const text = await response.text();
-    const type = response.headers.get('content-type') ?? '';
-    return {
-      status: response.status,
-      type,
-      text,
-      headers: response.headers,
-      body: (type.startsWith('application/json') ? JSON.parse(text) : undefined) as Body,
-    };
-  };
-}
+type Answer = AdminAnswer<Body>;
+const client = (baseUrl: string) => adminClient<Body>(baseUrl);
 
 const show = (answer: Answer) => `HTTP ${answer.status}: ${answer.text.slice(0, 2000)}`;
 
@@ -152,34 +117,13 @@ function assertBadField(answer: Answer, field: string): void {
   );
 }
 
-async function bootAdmin(
-  databaseUrl: string,
-  validator: string,
-  coordinator: string,
-  rollback: string,
-) {
-  const config = loadAdminConfig({
-    CARACAL_POSTGRES_URL: databaseUrl,
-    CARACAL_VALIDATOR_ADDRESS: validator,
-    CARACAL_COORDINATOR_GRPC_ADDRESS: coordinator,
-    CARACAL_ROLLBACK_GRPC_ADDRESS: rollback,
-    CARACAL_ADMIN_HTTP_PORT: '0',
-    CARACAL_ADMIN_GRPC_ADDRESS: '127.0.0.1:0',
-    CARACAL_ADMIN_METRICS_PORT: '0',
-  });
-  const app = await createAdminApp(config, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
-  return { app, call: client(`http://127.0.0.1:${port}`) };
-}
-
 describe('activation and rollback over the Admin API, with the real coordinator, rollback-controller, validator, PostgreSQL and Redis', () => {
   let registry: TestDatabase;
   let rollbackDatabase: TestDatabase;
   let keyDir = '';
-  let validator: SpawnedService | undefined;
-  let coordinator: SpawnedService | undefined;
-  let rollbackController: SpawnedService | undefined;
+  let validator: RunningService | undefined;
+  let coordinator: RunningService | undefined;
+  let rollbackController: RunningService | undefined;
   let app: INestApplication;
   let call: ReturnType<typeof client>;
   let admin = '';
@@ -204,29 +148,28 @@ describe('activation and rollback over the Admin API, with the real coordinator,
     registry = await createTestDatabase(settings);
     rollbackDatabase = await createTestDatabase(settings);
     keyDir = mkdtempSync(join(tmpdir(), 'admin-activation-e2e-'));
-    validator = await startValidator(settings, keyDir);
+    validator = await startPolicyValidator(settings, { keyDir, keyId: 'admin-activation-e2e' });
     // The registry's tables first; the coordinator adds its own beside them.
     assert.equal(await runCli(['migrate'], () => {}, { CARACAL_POSTGRES_URL: registry.url }), 0);
     // An activation nobody serves stalls after a second: the watch below then ends.
-    coordinator = await startCoordinator(settings, registry.url, 1_000);
-    rollbackController = await startRollbackController(rollbackDatabase.url, coordinator.address);
-    ({ app, call } = await bootAdmin(
-      registry.url,
-      validator.address,
-      coordinator.address,
-      rollbackController.address,
-    ));
+    coordinator = await startActivationCoordinator(settings, {
+      databaseUrl: registry.url,
+      env: { CARACAL_COORDINATOR_STALL_AFTER_MS: '1000' },
+    });
+    rollbackController = await startRollbackController({
+      databaseUrl: rollbackDatabase.url,
+      coordinatorAddress: coordinator.grpcAddress,
+    });
+    const booted = await bootAdmin({
+      CARACAL_POSTGRES_URL: registry.url,
+      CARACAL_VALIDATOR_ADDRESS: validator.grpcAddress,
+      CARACAL_COORDINATOR_GRPC_ADDRESS: coordinator.grpcAddress,
+      CARACAL_ROLLBACK_GRPC_ADDRESS: rollbackController.grpcAddress,
+    });
+    app = booted.app;
+    call = client(booted.baseUrl);
 
-    const lines: string[] = [];
-    assert.equal(
-      await runCli(
-        ['create-token', '--role', 'admin', '--name', 'root'],
-        (line) => lines.push(line),
-        { CARACAL_POSTGRES_URL: registry.url },
-      ),
-      0,
-    );
-    admin = lines[0] ?? '';
+    admin = await createRootToken(registry.url);
     const token = async (name: string, role: string) =>
       (await call('POST', '/v1/tokens', { token: admin, json: { name, role } })).body.token;
     author = await token('ci', 'author');

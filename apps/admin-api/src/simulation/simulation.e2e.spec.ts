@@ -8,9 +8,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import type { INestApplication } from '@nestjs/common';
-import { workspaceRoot } from '@caracal-deploy/config';
-import { HealthService, ServingStatus } from '@caracal-deploy/contracts';
-import { createGrpcClient } from '@caracal-deploy/grpc';
 import { createKafka } from '@caracal-deploy/kafka';
 import { loadWasmPolicy, readBundle } from '@caracal-deploy/opa';
 import { FakeCoordinator } from '@caracal-deploy/stand-ins';
@@ -20,20 +17,23 @@ import {
   createTestTopic,
   freePort,
   infraSettings,
-  startServiceProcess,
-  type ServiceProcess,
+  startPolicyValidator,
+  type RunningService,
   type TestDatabase,
   type TestTopic,
 } from '@caracal-deploy/testing';
 
-import { createAdminApp } from '../admin-app.js';
-import { runCli } from '../cli.js';
-import { loadAdminConfig } from '../config/admin.config.js';
 import { baselineRego } from '../test-support/policies.js';
 import { sharedFixture } from '../test-support/shared-fixtures.js';
+import {
+  bootAdmin as bootAdminApp,
+  createRootToken,
+  adminClient,
+  type AdminAnswer,
+  type ErrorJson,
+} from '../test-support/admin-app.test-support.js';
 
 const settings = infraSettings();
-const validatorMain = join(workspaceRoot(import.meta.url), 'apps/policy-validator/dist/main.js');
 const maxCases = 5;
 
 /** A policy input for zone `prod` asking for `scopes` on resource://api. */
@@ -71,12 +71,7 @@ interface CaseResultJson {
 
 /** Every JSON field these tests read, typed once. */
 interface Body {
-  error: {
-    code: string;
-    message: string;
-    violations: { field: string; problem: string }[];
-    details: Record<string, string>;
-  };
+  error: ErrorJson;
   id: string;
   token: string;
   sha256: string;
@@ -105,91 +100,39 @@ interface Body {
   paths: Record<string, Record<string, { responses: Record<string, { content?: object }> }>>;
 }
 
-interface Answer {
-  status: number;
-  type: string;
-  text: string;
-  body: Body;
-}
-
-function client(base: string) {
-  return async function call(
-    method: string,
-    path: string,
-    options: { token?: string; json?: unknown; accept?: string } = {},
-  ): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
-    if (options.accept !== undefined) headers['accept'] = options.accept;
-    if (options.json !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: options.json === undefined ? undefined : JSON.stringify(options.json),
-    });
-    const text = await response.text();
-    const type = response.headers.get('content-type') ?? '';
-    return {
-      status: response.status,
-      type,
-      text,
-      body: (type.startsWith('application/json') ? JSON.parse(text) : undefined) as Body,
-    };
-  };
-}
+type Answer = AdminAnswer<Body>;
+const client = (baseUrl: string) => adminClient<Body>(baseUrl);
 
 const show = (answer: Answer) => `HTTP ${answer.status}: ${answer.text.slice(0, 2000)}`;
 
 /** Spawns the real policy-validator reading recorded decisions from `topic` on `brokers`. */
-async function startValidator(keyDir: string, topic: string, brokers: string) {
-  const address = `127.0.0.1:${await freePort()}`;
-  const health = createGrpcClient(HealthService, address, { defaultTimeoutMs: 2_000 });
-  try {
-    const process = await startServiceProcess({
-      name: 'policy-validator',
-      main: validatorMain,
-      env: {
-        CARACAL_VALIDATOR_GRPC_ADDRESS: address,
-        CARACAL_VALIDATOR_METRICS_PORT: '0',
-        CARACAL_OPA_BIN: settings.opaBin,
-        CARACAL_BUNDLE_SIGNING_KEY_FILE: join(keyDir, 'bundle-signing.pem'),
-        CARACAL_BUNDLE_SIGNING_KEY_ID: 'admin-simulation-e2e',
-        CARACAL_KAFKA_BROKERS: brokers,
-        CARACAL_DECISION_LOG_TOPIC: topic,
-        CARACAL_SIMULATION_MAX_CASES: String(maxCases),
-        CARACAL_REPLAY_WORKERS: '2',
-      },
-      ready: async () =>
-        (await health.check({ components: [] }).catch(() => undefined))?.status ===
-        ServingStatus.SERVING,
-    });
-    return { address, process };
-  } finally {
-    health.close();
-  }
+function startValidator(keyDir: string, topic: string, brokers: string) {
+  return startPolicyValidator(settings, {
+    keyDir,
+    keyId: 'admin-simulation-e2e',
+    env: {
+      CARACAL_KAFKA_BROKERS: brokers,
+      CARACAL_DECISION_LOG_TOPIC: topic,
+      CARACAL_SIMULATION_MAX_CASES: String(maxCases),
+      CARACAL_REPLAY_WORKERS: '2',
+    },
+  });
 }
 
 async function bootAdmin(databaseUrl: string, validator: string, coordinator: string) {
-  const config = loadAdminConfig({
+  const { app, baseUrl } = await bootAdminApp({
     CARACAL_POSTGRES_URL: databaseUrl,
     CARACAL_VALIDATOR_ADDRESS: validator,
     CARACAL_COORDINATOR_GRPC_ADDRESS: coordinator,
-    CARACAL_ADMIN_HTTP_PORT: '0',
-    CARACAL_ADMIN_GRPC_ADDRESS: '127.0.0.1:0',
-    CARACAL_ADMIN_METRICS_PORT: '0',
   });
-  const app = await createAdminApp(config, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
-  return { app, call: client(`http://127.0.0.1:${port}`) };
+  return { app, call: client(baseUrl) };
 }
 
 describe('simulation over the Admin API, with a real policy-validator, Kafka, PostgreSQL and OPA', () => {
   let database: TestDatabase;
   let topic: TestTopic;
   let keyDir = '';
-  let validator: ServiceProcess | undefined;
-  let validatorAddress = '';
+  let validator: RunningService;
   const coordinator = new FakeCoordinator();
   let coordinatorAddress = '';
   let app: INestApplication;
@@ -213,25 +156,10 @@ describe('simulation over the Admin API, with a real policy-validator, Kafka, Po
     database = await createTestDatabase(settings);
     topic = await createTestTopic(settings.kafkaBrokers, { partitions: 2 });
     keyDir = mkdtempSync(join(tmpdir(), 'admin-simulation-e2e-'));
-    ({ address: validatorAddress, process: validator } = await startValidator(
-      keyDir,
-      topic.topic,
-      settings.kafkaBrokers.join(','),
-    ));
+    validator = await startValidator(keyDir, topic.topic, settings.kafkaBrokers.join(','));
     coordinatorAddress = await coordinator.listen();
-    ({ app, call } = await bootAdmin(database.url, validatorAddress, coordinatorAddress));
-    const lines: string[] = [];
-    assert.equal(
-      await runCli(
-        ['create-token', '--role', 'admin', '--name', 'root'],
-        (line) => lines.push(line),
-        {
-          CARACAL_POSTGRES_URL: database.url,
-        },
-      ),
-      0,
-    );
-    admin = lines[0] ?? '';
+    ({ app, call } = await bootAdmin(database.url, validator.grpcAddress, coordinatorAddress));
+    admin = await createRootToken(database.url);
     const token = async (name: string, role: string) =>
       (await call('POST', '/v1/tokens', { token: admin, json: { name, role } })).body.token;
     author = await token('ci', 'author');
@@ -299,7 +227,7 @@ describe('simulation over the Admin API, with a real policy-validator, Kafka, Po
   after(async () => {
     await app?.close();
     await coordinator.close();
-    await validator?.stop();
+    await validator?.process.stop();
     await topic?.delete();
     await database?.drop();
     if (keyDir !== '') rmSync(keyDir, { recursive: true, force: true });
@@ -735,7 +663,7 @@ describe('simulation over the Admin API, with a real policy-validator, Kafka, Po
   describe('with a dependency unreachable', () => {
     it('answers 503 when Kafka is unreachable', async () => {
       const offline = await startValidator(keyDir, topic.topic, '127.0.0.1:1');
-      const other = await bootAdmin(database.url, offline.address, coordinatorAddress);
+      const other = await bootAdmin(database.url, offline.grpcAddress, coordinatorAddress);
       try {
         const answer = await other.call('POST', `${sets}/${candidate.id}/replays`, {
           token: author,
@@ -754,7 +682,7 @@ describe('simulation over the Admin API, with a real policy-validator, Kafka, Po
     it('answers 503 when the activation coordinator is unreachable for a comparison against live', async () => {
       const other = await bootAdmin(
         database.url,
-        validatorAddress,
+        validator.grpcAddress,
         `127.0.0.1:${await freePort()}`,
       );
       try {

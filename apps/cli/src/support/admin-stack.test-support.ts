@@ -1,37 +1,19 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { workspaceRoot } from '@caracal-deploy/config';
-import { HealthService, ServingStatus } from '@caracal-deploy/contracts';
-import { createGrpcClient } from '@caracal-deploy/grpc';
 import {
+  createAdminToken,
   createTestDatabase,
-  freePort,
+  freeAddress,
   infraSettings,
-  startServiceProcess,
-  type ServiceProcess,
+  startControlPlane,
+  type RunningService,
   type TestDatabase,
 } from '@caracal-deploy/testing';
 
-const run = promisify(execFile);
 const root = workspaceRoot(import.meta.url);
-const appMain = (app: string, file = 'main.js') => join(root, 'apps', app, 'dist', file);
-const freeAddress = async () => `127.0.0.1:${await freePort()}`;
-
-function grpcServing(address: string): () => Promise<boolean> {
-  return async () => {
-    const health = createGrpcClient(HealthService, address, { defaultTimeoutMs: 1_000 });
-    try {
-      const response = await health.check({ components: [] });
-      return response.status === ServingStatus.SERVING;
-    } finally {
-      health.close();
-    }
-  };
-}
 
 /** The real Admin API with the real policy-validator and activation coordinator, on a fresh database. */
 export interface AdminStack {
@@ -46,74 +28,33 @@ export interface AdminStack {
 export async function startAdminStack(): Promise<AdminStack> {
   const settings = infraSettings();
   const keyDir = mkdtempSync(join(tmpdir(), 'caracal-cli-e2e-'));
-  const processes: ServiceProcess[] = [];
+  const services: RunningService[] = [];
   let database: TestDatabase | undefined;
   const stop = async () => {
-    for (const service of processes.reverse()) await service.stop();
+    for (const service of services.reverse()) await service.process.stop();
     await database?.drop();
     rmSync(keyDir, { recursive: true, force: true });
   };
   try {
     database = await createTestDatabase(settings);
-    const validatorAddress = await freeAddress();
-    processes.push(
-      await startServiceProcess({
-        name: 'policy-validator',
-        main: appMain('policy-validator'),
-        env: {
-          CARACAL_VALIDATOR_GRPC_ADDRESS: validatorAddress,
-          CARACAL_VALIDATOR_METRICS_PORT: '0',
-          CARACAL_OPA_BIN: settings.opaBin,
-          CARACAL_KAFKA_BROKERS: settings.kafkaBrokers.join(','),
-          CARACAL_BUNDLE_SIGNING_KEY_FILE: join(keyDir, 'bundle-signing.pem'),
-          CARACAL_BUNDLE_SIGNING_KEY_ID: 'cli-e2e',
-        },
-        ready: grpcServing(validatorAddress),
-      }),
+    const { admin } = await startControlPlane(
+      settings,
+      {
+        databaseUrl: database.url,
+        keyDir,
+        keyId: 'cli-e2e',
+        adminEnv: { CARACAL_ROLLBACK_GRPC_ADDRESS: await freeAddress() },
+      },
+      services,
     );
-    const coordinatorAddress = await freeAddress();
-    processes.push(
-      await startServiceProcess({
-        name: 'activation-coordinator',
-        main: appMain('activation-coordinator'),
-        env: {
-          CARACAL_COORDINATOR_GRPC_ADDRESS: coordinatorAddress,
-          CARACAL_COORDINATOR_METRICS_PORT: '0',
-          CARACAL_POSTGRES_URL: database.url,
-          CARACAL_REDIS_URL: settings.redisUrl,
-        },
-        ready: grpcServing(coordinatorAddress),
-      }),
-    );
-    const adminGrpc = await freeAddress();
-    const httpPort = await freePort();
-    processes.push(
-      await startServiceProcess({
-        name: 'admin-api',
-        main: appMain('admin-api'),
-        env: {
-          CARACAL_ADMIN_HTTP_PORT: String(httpPort),
-          CARACAL_ADMIN_GRPC_ADDRESS: adminGrpc,
-          CARACAL_ADMIN_METRICS_PORT: '0',
-          CARACAL_POSTGRES_URL: database.url,
-          CARACAL_VALIDATOR_ADDRESS: validatorAddress,
-          CARACAL_COORDINATOR_GRPC_ADDRESS: coordinatorAddress,
-          CARACAL_ROLLBACK_GRPC_ADDRESS: await freeAddress(),
-        },
-        ready: grpcServing(adminGrpc),
-      }),
-    );
-    const { stdout } = await run(
-      process.execPath,
-      [appMain('admin-api', 'cli.js'), 'create-token', '--role', 'admin', '--name', 'cli-e2e'],
-      { env: { ...process.env, CARACAL_POSTGRES_URL: database.url } },
-    );
-    const adminToken = stdout.trim().split('\n')[0] ?? '';
-    if (!adminToken) throw new Error('the admin CLI printed no token');
+    const adminToken = await createAdminToken(database.url, 'admin', 'cli-e2e');
     return {
-      url: `http://127.0.0.1:${httpPort}`,
+      url: admin.httpUrl,
       adminToken,
-      output: () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-4_000)}`).join('\n'),
+      output: () =>
+        services
+          .map(({ process }) => `--- ${process.name}\n${process.output().slice(-4_000)}`)
+          .join('\n'),
       stop,
     };
   } catch (error) {
@@ -161,4 +102,40 @@ allow if {
 
 ${result('allow', 'allow')}
 ${result('deny', 'not allow')}`;
+}
+
+/**
+ * Writes a policy pack into `dir`: a manifest with one test named `test` that
+ * expects `expectedDecision` for the STS fixture input in `zone`, and the
+ * {@link baselineRego} policy.
+ */
+export async function writePack(
+  dir: string,
+  pack: {
+    readonly id: string;
+    readonly name: string;
+    readonly zone: string;
+    readonly test: string;
+    readonly expectedDecision: 'allow' | 'deny';
+  },
+): Promise<void> {
+  const manifest = {
+    schema_version: '2026-05-21',
+    id: pack.id,
+    name: pack.name,
+    version: '1.0.0',
+    policy_input_schema_version: '2026-05-20',
+    entrypoint: 'data.caracal.authz.result',
+    rego_modules: ['policies/baseline.rego'],
+    parameters_schema: { type: 'object' },
+    tests: [
+      { name: pack.test, input_fixture: 'input.json', expected_decision: pack.expectedDecision },
+    ],
+    compatibility: { caracal_min_version: '0.1.2' },
+    signing: { required: false },
+  };
+  mkdirSync(join(dir, 'policies'), { recursive: true });
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  writeFileSync(join(dir, 'policies', 'baseline.rego'), baselineRego('pack'));
+  writeFileSync(join(dir, 'input.json'), JSON.stringify(await stsInput(pack.zone)));
 }

@@ -17,6 +17,7 @@ import { TokenRefusal, accessClaims } from '../auth/access-token.js';
 import type { DecideOutcome } from '../decision/sts-pool.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { RouteTable, routesSchema } from '@caracal-deploy/gateway-routes';
+import { send, type Answer } from '../test-support/http-request.test-support.js';
 import { GatewayHttpServer } from './gateway.http-server.js';
 
 interface Seen {
@@ -24,51 +25,6 @@ interface Seen {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
-}
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** Sends one request with node:http; resolves on the complete answer even if the upload was cut. */
-function send(
-  port: number,
-  options: {
-    method?: string;
-    path: string;
-    headers?: Record<string, string>;
-    body?: Iterable<Buffer | string>;
-  },
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1',
-      port,
-      method: options.method ?? 'GET',
-      path: options.path,
-      headers: options.headers,
-    });
-    let answered = false;
-    req.on('response', (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    req.on('error', (error) => {
-      if (!answered) reject(error);
-    });
-    for (const chunk of options.body ?? []) req.write(chunk);
-    req.end();
-  });
 }
 
 describe('GatewayHttpServer', () => {

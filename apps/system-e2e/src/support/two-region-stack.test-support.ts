@@ -13,11 +13,16 @@ import {
 import { createGrpcClient, type GrpcClient } from '@caracal-deploy/grpc';
 import {
   assertReachable,
+  createAdminToken,
   createTestDatabase,
   createTestTopic,
+  freeAddress,
+  startControlPlane,
+  startRollbackController,
   uniqueName,
   waitFor,
   type InfraSettings,
+  type RunningService,
   type TestDatabase,
   type TestTopic,
 } from '@caracal-deploy/testing';
@@ -30,17 +35,10 @@ import {
 } from './policies.test-support.js';
 import {
   adminCall,
-  createAdminToken,
-  freeAddress,
-  startAdminApi,
   startAggregator,
   startCanary,
-  startCoordinator,
   startGateway,
-  startRollbackController,
   startSts,
-  startValidator,
-  type RunningService,
 } from './services.test-support.js';
 
 /** Reads are allowed (the canaries' expectation); `marker` makes each version's content distinct. */
@@ -143,21 +141,29 @@ export async function startTwoRegionStack(
       coordinator: await freeAddress(),
       verifier: await freeAddress(),
     };
-    const validator = await startValidator(settings, dir);
-    services.push(validator);
-    const controller = await startRollbackController(settings, {
+    const controller = await startRollbackController({
       databaseUrl: rollbackDb.url,
       coordinatorAddress: addresses.coordinator,
       webhookUrl: `http://127.0.0.1:${(await freeAddress()).split(':')[1]}/v1/webhooks/alertmanager`,
+      readyWhenAnswering: true,
     });
     services.push(controller);
-    const coordinator = await startCoordinator(
+    const { coordinator, admin } = await startControlPlane(
       settings,
-      registry.url,
-      { verifierAddress: addresses.verifier, rollbackAddress: controller.grpcAddress },
-      addresses.coordinator,
+      {
+        databaseUrl: registry.url,
+        keyDir: dir,
+        keyId: 'system-e2e',
+        coordinator: {
+          grpcAddress: addresses.coordinator,
+          env: {
+            CARACAL_VERIFIER_GRPC_ADDRESS: addresses.verifier,
+            CARACAL_ROLLBACK_GRPC_ADDRESS: controller.grpcAddress,
+          },
+        },
+      },
+      services,
     );
-    services.push(coordinator);
     const verifier = await startAggregator(settings, {
       databaseUrl: verifierDb.url,
       coordinatorAddress: coordinator.grpcAddress,
@@ -165,12 +171,6 @@ export async function startTwoRegionStack(
       grpcAddress: addresses.verifier,
     });
     services.push(verifier);
-    const admin = await startAdminApi({
-      databaseUrl: registry.url,
-      validatorAddress: validator.grpcAddress,
-      coordinatorAddress: coordinator.grpcAddress,
-    });
-    services.push(admin);
     const author = await createAdminToken(registry.url, 'admin', 'system-e2e');
     const viewer = await createAdminToken(registry.url, 'viewer', 'sts');
 

@@ -5,19 +5,9 @@ import {
   type ActivateRequest,
   type ActivateResponseSchema,
   type ActivationSchema,
-  ActivationService,
   ActivationState,
   type ActivationStatusSchema,
   ActivationTrigger,
-  type GetActivationRequest,
-  type GetActivationResponseSchema,
-  type GetActiveBindingRequest,
-  type GetActiveBindingResponseSchema,
-  type GetLastKnownGoodRequest,
-  type GetLastKnownGoodResponseSchema,
-  type ListActivationsRequest,
-  type ListActivationsResponseSchema,
-  type WatchActivationRequest,
   type WatchActivationResponseSchema,
 } from '@caracal-deploy/contracts';
 import {
@@ -25,10 +15,11 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from '@caracal-deploy/errors';
-import { GrpcServer, type ServiceImpl } from '@caracal-deploy/grpc';
 
-/** One recorded activation of the stand-in (the fields the rollback-controller reads). */
-export interface FakeActivation {
+import type { ActivationHandlers } from './activation-stand-in.js';
+
+/** One recorded activation of the ledger (the fields the rollback-controller reads). */
+export interface LedgerActivation {
   readonly activationId: string;
   readonly zoneId: string;
   readonly policySetVersionId: string;
@@ -50,7 +41,7 @@ function sha(versionId: string): string {
   return Buffer.from(versionId.padEnd(32, '0').slice(0, 32)).toString('hex');
 }
 
-function activationOf(record: FakeActivation): MessageInitShape<typeof ActivationSchema> {
+function activationOf(record: LedgerActivation): MessageInitShape<typeof ActivationSchema> {
   return {
     activationId: record.activationId,
     zoneId: record.zoneId,
@@ -67,44 +58,82 @@ function activationOf(record: FakeActivation): MessageInitShape<typeof Activatio
   };
 }
 
+function bindingOf(record: LedgerActivation) {
+  return {
+    zoneId: record.zoneId,
+    policySetId: 'set-1',
+    policySetVersionId: record.policySetVersionId,
+    manifestSha256: sha(record.policySetVersionId),
+    bundleSha256: sha(`bundle-${record.policySetVersionId}`),
+    activationId: record.activationId,
+    activatedAtUnixMillis: record.createdAtUnixMillis,
+  };
+}
+
+function statusOf(
+  record: LedgerActivation,
+  state: ActivationState,
+): MessageInitShape<typeof ActivationStatusSchema> {
+  const converged = state === ActivationState.CONVERGED;
+  return {
+    activation: activationOf(record),
+    state,
+    liveReplicas: 2,
+    servingReplicas: converged ? 2 : 1,
+    laggards: converged ? [] : ['sts-b'],
+  };
+}
+
 /**
- * Stands in for the activation coordinator at a service boundary: a real
- * {@link GrpcServer} serving `ActivationService` with the contract's
- * semantics — compare-and-set on the zone's active version, idempotency keys,
- * last known good (the latest earlier version without a failed verdict), and a
- * watch that reports converging then converged. Tests seed zones, read
- * {@link activateCalls}, and stop and restart it to play an outage.
+ * The coordinator with the contract's semantics, for an {@link ActivationStandIn}
+ * to serve: compare-and-set on the zone's active version, idempotency keys, last
+ * known good (the latest earlier version without a failed verdict), and a watch
+ * that reports converging then converged. Tests seed zones and read what was activated.
  */
-export class FakeActivationCoordinator implements ServiceImpl<typeof ActivationService> {
+export class ActivationLedger {
   /** Every Activate request received, accepted or not. */
   readonly activateCalls: ActivateRequest[] = [];
   /** Versions with a failed verdict: never a last known good. */
   readonly failedVersions = new Set<string>();
   private readonly versions = new Map<string, Set<string>>();
-  private readonly history = new Map<string, FakeActivation[]>();
-  private readonly byKey = new Map<string, FakeActivation>();
-  private server: GrpcServer | undefined;
-  private port = 0;
+  private readonly history = new Map<string, LedgerActivation[]>();
+  private readonly byKey = new Map<string, LedgerActivation>();
 
-  /** Binds (again, on the same port after {@link stop}); resolves with the `host:port` address. */
-  async start(): Promise<string> {
-    const server = new GrpcServer({ address: `127.0.0.1:${this.port}`, shutdownGraceMs: 100 });
-    server.add(ActivationService, this);
-    this.port = await server.listen();
-    this.server = server;
-    return this.address;
-  }
-
-  /** `host:port` the stand-in serves on (known after the first {@link start}). */
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  /** Stops serving; calls fail with UNAVAILABLE until {@link start}. */
-  async stop(): Promise<void> {
-    await this.server?.close();
-    this.server = undefined;
-  }
+  /** Every `ActivationService` method, served from this ledger. */
+  readonly handlers: ActivationHandlers = {
+    activate: (request) => this.activate(request),
+    getActivation: (request) =>
+      Promise.resolve({
+        status: statusOf(this.find(request.activationId), ActivationState.CONVERGED),
+      }),
+    watchActivation: (request) => this.watch(request.activationId),
+    listActivations: (request) =>
+      Promise.resolve({
+        activations: [...this.zone(request.zoneId)].reverse().map((record) => ({
+          activation: activationOf(record),
+          state: ActivationState.CONVERGED,
+        })),
+      }),
+    getLastKnownGood: (request) => {
+      const zone = this.zone(request.zoneId);
+      const current = zone.at(-1);
+      const good = [...zone]
+        .reverse()
+        .find(
+          (record) =>
+            record.policySetVersionId !== current?.policySetVersionId &&
+            !this.failedVersions.has(record.policySetVersionId),
+        );
+      return Promise.resolve({
+        ...(current === undefined ? {} : { current: bindingOf(current) }),
+        ...(good === undefined ? {} : { lastKnownGood: activationOf(good) }),
+      });
+    },
+    getActiveBinding: (request) => {
+      const current = this.zone(request.zoneId).at(-1);
+      return Promise.resolve(current === undefined ? {} : { binding: bindingOf(current) });
+    },
+  };
 
   /** Creates a zone whose validated versions are `versions`, activated in that order. */
   seedZone(zoneId: string, versions: readonly string[]): void {
@@ -128,10 +157,11 @@ export class FakeActivationCoordinator implements ServiceImpl<typeof ActivationS
   }
 
   /** The zone's activations, oldest first. */
-  activations(zoneId: string): readonly FakeActivation[] {
+  activations(zoneId: string): readonly LedgerActivation[] {
     return this.history.get(zoneId) ?? [];
   }
 
+  /** Activate with the contract's checks; tests call it too, to play an earlier attempt. */
   activate(request: ActivateRequest): Promise<MessageInitShape<typeof ActivateResponseSchema>> {
     this.activateCalls.push(request);
     const zone = this.zone(request.zoneId);
@@ -174,66 +204,22 @@ export class FakeActivationCoordinator implements ServiceImpl<typeof ActivationS
     return Promise.resolve({ activation: activationOf(record), replayed: false });
   }
 
-  getActivation(
-    request: GetActivationRequest,
-  ): Promise<MessageInitShape<typeof GetActivationResponseSchema>> {
-    return Promise.resolve({
-      status: this.status(this.find(request.activationId), ActivationState.CONVERGED),
-    });
-  }
-
-  async *watchActivation(
-    request: WatchActivationRequest,
+  private async *watch(
+    activationId: string,
   ): AsyncIterable<MessageInitShape<typeof WatchActivationResponseSchema>> {
-    const record = this.find(request.activationId);
-    yield { status: this.status(record, ActivationState.CONVERGING) };
+    const record = this.find(activationId);
+    yield { status: statusOf(record, ActivationState.CONVERGING) };
     await Promise.resolve();
-    yield { status: this.status(record, ActivationState.CONVERGED) };
+    yield { status: statusOf(record, ActivationState.CONVERGED) };
   }
 
-  listActivations(
-    request: ListActivationsRequest,
-  ): Promise<MessageInitShape<typeof ListActivationsResponseSchema>> {
-    return Promise.resolve({
-      activations: [...this.zone(request.zoneId)].reverse().map((record) => ({
-        activation: activationOf(record),
-        state: ActivationState.CONVERGED,
-      })),
-    });
-  }
-
-  getLastKnownGood(
-    request: GetLastKnownGoodRequest,
-  ): Promise<MessageInitShape<typeof GetLastKnownGoodResponseSchema>> {
-    const zone = this.zone(request.zoneId);
-    const current = zone.at(-1);
-    const good = [...zone]
-      .reverse()
-      .find(
-        (record) =>
-          record.policySetVersionId !== current?.policySetVersionId &&
-          !this.failedVersions.has(record.policySetVersionId),
-      );
-    return Promise.resolve({
-      ...(current === undefined ? {} : { current: this.binding(current) }),
-      ...(good === undefined ? {} : { lastKnownGood: activationOf(good) }),
-    });
-  }
-
-  getActiveBinding(
-    request: GetActiveBindingRequest,
-  ): Promise<MessageInitShape<typeof GetActiveBindingResponseSchema>> {
-    const current = this.zone(request.zoneId).at(-1);
-    return Promise.resolve(current === undefined ? {} : { binding: this.binding(current) });
-  }
-
-  private zone(zoneId: string): FakeActivation[] {
+  private zone(zoneId: string): LedgerActivation[] {
     const zone = this.history.get(zoneId);
     if (zone === undefined) throw new NotFoundError(`no zone ${zoneId}`);
     return zone;
   }
 
-  private find(activationId: string): FakeActivation {
+  private find(activationId: string): LedgerActivation {
     for (const zone of this.history.values()) {
       const record = zone.find((candidate) => candidate.activationId === activationId);
       if (record !== undefined) return record;
@@ -243,12 +229,12 @@ export class FakeActivationCoordinator implements ServiceImpl<typeof ActivationS
 
   private record(
     fields: Omit<
-      FakeActivation,
+      LedgerActivation,
       'activationId' | 'previousPolicySetVersionId' | 'createdAtUnixMillis'
     >,
-  ): FakeActivation {
+  ): LedgerActivation {
     const zone = this.zone(fields.zoneId);
-    const record: FakeActivation = {
+    const record: LedgerActivation = {
       ...fields,
       activationId: randomUUID(),
       previousPolicySetVersionId: zone.at(-1)?.policySetVersionId ?? '',
@@ -257,31 +243,5 @@ export class FakeActivationCoordinator implements ServiceImpl<typeof ActivationS
     zone.push(record);
     this.byKey.set(record.idempotencyKey, record);
     return record;
-  }
-
-  private binding(record: FakeActivation) {
-    return {
-      zoneId: record.zoneId,
-      policySetId: 'set-1',
-      policySetVersionId: record.policySetVersionId,
-      manifestSha256: sha(record.policySetVersionId),
-      bundleSha256: sha(`bundle-${record.policySetVersionId}`),
-      activationId: record.activationId,
-      activatedAtUnixMillis: record.createdAtUnixMillis,
-    };
-  }
-
-  private status(
-    record: FakeActivation,
-    state: ActivationState,
-  ): MessageInitShape<typeof ActivationStatusSchema> {
-    const converged = state === ActivationState.CONVERGED;
-    return {
-      activation: activationOf(record),
-      state,
-      liveReplicas: 2,
-      servingReplicas: converged ? 2 : 1,
-      laggards: converged ? [] : ['sts-b'],
-    };
   }
 }
