@@ -227,6 +227,21 @@ describe('ZonePolicyRuntime with real OPA-built bundles', () => {
     assert.equal(conflict.decision, 'deny');
     assert.equal(conflict.reason, 'evaluation_error');
     assert.equal(errors.length, 1);
+
+    // An input that cannot even be serialised is an erroring deny, never a thrown call.
+    await zone.apply(built['v1']!);
+    const unserialisable = zone.decide({ ...read, amount: 1n });
+    assert.equal(unserialisable.decision, 'deny');
+    assert.equal(unserialisable.reason, 'evaluation_error');
+    assert.equal(errors.length, 2);
+  });
+
+  it('hands on the input and result texts the policy read and wrote', async () => {
+    const zone = runtime();
+    await zone.apply(built['v1']!);
+    const decided = zone.decide(read);
+    assert.equal(decided.inputJson, JSON.stringify(read));
+    assert.deepEqual(JSON.parse(decided.resultJson ?? 'null'), decided.result);
   });
 
   it('reports policy age since the last confirmation, not since the last change', async () => {

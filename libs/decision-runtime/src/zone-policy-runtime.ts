@@ -208,9 +208,11 @@ export class ZonePolicyRuntime {
     }
     let result: unknown;
     let resultJson: string | undefined;
-    // Serialised once here: the decision log reuses the text the policy read.
-    const inputJson = input ? JSON.stringify(input) : undefined;
+    let inputJson: string | undefined;
     try {
+      // Serialised once here: the decision log reuses the text the policy read. An input
+      // that cannot be serialised fails here, closed, like one the policy cannot evaluate.
+      inputJson = input ? JSON.stringify(input) : undefined;
       if (inputJson === undefined) {
         result = loaded.policy.evaluate(input, this.entrypoint);
       } else {
