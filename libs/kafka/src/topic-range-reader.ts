@@ -51,8 +51,8 @@ const readAttempts = 3;
 /**
  * Reads a bounded slice of a topic: from a point in time up to the end of the log
  * as it was when the read began (records produced later are not waited for).
- * Consumes with a throw-away consumer group whose start offsets are set before
- * it joins (and never committed after), pauses fetching
+ * Consumes with a throw-away consumer group placed by a seek at every join (and
+ * never committed), pauses fetching
  * while the caller is `bufferSize` records behind, and cleans up on completion,
  * error, `break`, or abort. A consumer that makes no progress for
  * `stallTimeoutMs` while records remain (seen under heavy load: a group join
@@ -114,6 +114,8 @@ async function* readSlice(
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   let queue: RangeMessage[] = [];
   const remaining = new Map(pending.map((b) => [b.partition, b]));
+  /** Per partition, the next offset to deliver. */
+  const position = new Map(pending.map((b) => [b.partition, b.start]));
   let failure: unknown;
   let finished = false;
   let wakeReader: (() => void) | undefined;
@@ -139,26 +141,29 @@ async function* readSlice(
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
-    // Start positions are committed for the fresh group before it joins, so the
-    // consumer begins exactly there: no seek racing the group join (which fails
-    // while a fresh cluster is still electing its group coordinator).
-    await withAdmin(kafka, (admin) =>
-      admin.setOffsets({
-        groupId,
-        topic: options.topic,
-        partitions: pending.map(({ partition, start }) => ({
-          partition,
-          offset: start.toString(),
-        })),
-      }),
-    );
     try {
       await consumer.connect();
-      // If the broker ever refuses the committed start ("offset out of range"),
-      // kafkajs resets to this default: the earliest record, which the bounds
+      // If the broker ever refuses the sought start ("offset out of range"),
+      // kafkajs resets to this default: the earliest record, which the position
       // filter below skips up to the start. Resetting to the latest instead would
       // wait forever for records that never come.
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+      // Each join (the first, and any after a rebalance or a restart) puts every unfinished
+      // partition exactly where this read stands; kafkajs applies a seek made here before the
+      // group's first fetch. (admin.setOffsets would do the same through a consumer of its own
+      // that sits out a 5 s fetch wait first.)
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        try {
+          for (const partition of remaining.keys()) {
+            const offset = (position.get(partition) ?? 0n).toString();
+            consumer.seek({ topic: options.topic, partition, offset });
+          }
+        } catch (error) {
+          failure = error;
+          finished = true;
+          notifyReader();
+        }
+      });
       consumer.on(consumer.events.CRASH, (event) => {
         failure = event.payload.error;
         finished = true;
@@ -172,17 +177,26 @@ async function* readSlice(
           const bound = remaining.get(batch.partition);
           const { messages } = batch;
           // The loop below never yields, so one look at the run state covers the batch.
-          if (!bound || messages.length === 0) return;
           if (finished || !payload.isRunning() || payload.isStale()) return;
+          if (!bound) {
+            // Nothing (more) to read there: stop fetching it rather than read it to its end.
+            payload.pause();
+            return;
+          }
+          if (messages.length === 0) return;
+          // Records before the read's position (a fetch that began earlier, a redelivery
+          // after a rejoin) are skipped: each record is delivered once.
+          const from = position.get(batch.partition) ?? bound.start;
           // Offsets are compared one by one only in a batch that straddles a bound.
           const inside =
-            BigInt(messages[0]!.offset) >= bound.start &&
+            BigInt(messages[0]!.offset) >= from &&
             BigInt(messages[messages.length - 1]!.offset) + 1n < bound.end;
           const to = options.toTimestampMs;
+          let last: string | undefined;
           for (const message of messages) {
             if (!inside) {
               const offset = BigInt(message.offset);
-              if (offset < bound.start) continue;
+              if (offset < from) continue;
               if (offset >= bound.end) break;
               if (offset + 1n >= bound.end) {
                 remaining.delete(batch.partition);
@@ -199,7 +213,9 @@ async function* readSlice(
                 value: message.value,
               });
             }
+            last = message.offset;
           }
+          if (last !== undefined) position.set(batch.partition, BigInt(last) + 1n);
           notifyReader();
           // Backpressure: the fetch loop waits for this handler, so fetching stops here.
           while (queue.length >= bufferSize && !finished) {
