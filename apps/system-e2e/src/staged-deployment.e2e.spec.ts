@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import {
   DeploymentState,
@@ -16,6 +21,28 @@ import {
 } from './support/two-region-stack.test-support.js';
 
 const settings = infraSettings();
+const cliMain = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
+
+/** Runs the `caracal-deploy` CLI as a pipeline would; resolves with its exit code and output. */
+function caracalDeploy(
+  args: readonly string[],
+  admin: { readonly url: string; readonly token: string },
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cliMain, ...args],
+      {
+        env: { ...process.env, CARACAL_ADMIN_URL: admin.url, CARACAL_ADMIN_TOKEN: admin.token },
+        timeout: 150_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, output: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
 
 /**
  * Issue 7's acceptance scenario on real parts, two regions: zone A is served by
@@ -124,7 +151,48 @@ describe('staged deployments across two regions, verified by canaries and audit 
   });
 
   it('fails a bad change in stage 1, rolls it back to the known good version, and never touches stage 2', async () => {
-    const deployment = await deployToEnd('bad', 'bad', DeploymentState.ROLLED_BACK);
+    // Deployed the way a pipeline does it: `caracal-deploy deploy --wait` through the Admin API.
+    const dir = await mkdtemp(join(tmpdir(), 'caracal-stages-'));
+    const stagesFile = join(dir, 'stages.json');
+    const gates = { min_probe_rounds_per_region: 2, timeout_seconds: 40 };
+    await writeFile(
+      stagesFile,
+      JSON.stringify({
+        stages: [
+          { name: 'canary-eu', zones: [stack.zones.eu], regions: ['eu'], bake_seconds: 2, gates },
+          { name: 'prod-us', zones: [stack.zones.us], regions: ['us'], bake_seconds: 2, gates },
+        ],
+        zone_versions: [
+          { zone: stack.zones.us, policy_set_version_id: stack.versions.us.bad.versionId },
+        ],
+      }),
+    );
+    const run = await caracalDeploy(
+      [
+        'deploy',
+        '--version',
+        stack.versions.eu.bad.versionId,
+        '--zone',
+        stack.zones.eu,
+        '--set',
+        'main',
+        '--stages',
+        stagesFile,
+        '--wait',
+        '--reason',
+        'bad change',
+      ],
+      stack.admin,
+    ).finally(() => rm(dir, { recursive: true, force: true }));
+    // Exit 5: verification failed and the change was rolled back; the live rows said so.
+    assert.equal(run.code, 5, run.output);
+    assert.match(run.output, /rolled_back/);
+    assert.match(run.output, /stage prod-us: skipped/);
+    const deploymentId = /deployment ([0-9a-f-]{36})/.exec(run.output)?.[1];
+    assert.ok(deploymentId, run.output);
+    const { deployment } = await stack.deployments.getDeployment({ deploymentId });
+    assert.ok(deployment);
+    assert.equal(deployment.state, DeploymentState.ROLLED_BACK, deployment.failureReason);
     const [first, second] = deployment.stages;
     assert.equal(first?.state, StageState.FAILED);
     assert.equal(first?.verdict?.state, VerdictState.FAIL);

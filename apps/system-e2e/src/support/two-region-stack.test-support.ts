@@ -74,6 +74,8 @@ export interface TwoRegionStack {
   readonly activation: GrpcClient<typeof ActivationService>;
   readonly deployments: GrpcClient<typeof DeploymentService>;
   readonly rollbacks: GrpcClient<typeof RollbackService>;
+  /** The Admin API's base URL and an admin token, for the CLI and HTTP callers. */
+  readonly admin: { readonly url: string; readonly token: string };
   /** Pushes another version of `region`'s zone through the Admin API. */
   push(region: Region, source: string): Promise<PushedVersion>;
   /** Stops every process and removes what the stack created. */
@@ -108,6 +110,7 @@ export async function startTwoRegionStack(
   let deployments!: GrpcClient<typeof DeploymentService>;
   let rollbacks!: GrpcClient<typeof RollbackService>;
   let push!: TwoRegionStack['push'];
+  let adminAccess!: TwoRegionStack['admin'];
   const stop = async () => {
     for (const client of clients) client.close();
     for (const service of services.reverse()) await service.process.stop();
@@ -207,6 +210,7 @@ export async function startTwoRegionStack(
     });
     clients.push(activation, deployments, rollbacks);
     push = (region, source) => pushPolicySetVersion(admin.httpUrl, author, zones[region], source);
+    adminAccess = { url: admin.httpUrl, token: author };
 
     for (const region of ['eu', 'us'] as const) {
       const zone = zones[region];
@@ -290,5 +294,14 @@ export async function startTwoRegionStack(
     await stop();
     throw error;
   }
-  return { zones, versions, activation, deployments, rollbacks, push, stop };
+  return {
+    zones,
+    versions,
+    activation,
+    deployments,
+    rollbacks,
+    admin: adminAccess,
+    push,
+    stop,
+  };
 }
