@@ -129,6 +129,40 @@ async function pushVersion(zone, dir) {
   );
 }
 
+/** Simulates the zone's demo cases (written by `prepare`) on `version`. */
+const simulate = (zone, version) =>
+  caracal([
+    'simulate',
+    '--zone',
+    zone,
+    '--set',
+    'main',
+    '--version',
+    version,
+    '--cases',
+    `${work}cases-${zone}.json`,
+  ]);
+
+/** Deploys `versions` (per zone) in two stages and waits for the end; `expect` is the exit code. */
+const deploy = (versions, name, reason, expect = 0) =>
+  caracal(
+    [
+      'deploy',
+      '--version',
+      versions['demo-eu'],
+      '--zone',
+      'demo-eu',
+      '--set',
+      'main',
+      '--stages',
+      stagesFile(name, versions['demo-us']),
+      '--wait',
+      '--reason',
+      reason,
+    ],
+    { expect },
+  );
+
 /** A change of `dir` unique to this run (a comment), so every run deploys a new version. */
 function stamped(dir, name) {
   const target = `${work}${name}`;
@@ -195,17 +229,7 @@ try {
       await caracal(['validate', '--local', `${demo}authz-v1`, '--catalog', `${demo}catalog.json`]);
       const v1 = await pushVersion(zone, `${demo}authz-v1`);
       await caracal(['validate', '--zone', zone, '--set', 'main', '--version', v1]);
-      await caracal([
-        'simulate',
-        '--zone',
-        zone,
-        '--set',
-        'main',
-        '--version',
-        v1,
-        '--cases',
-        cases,
-      ]);
+      await simulate(zone, v1);
       await caracal([
         'activate',
         '--zone',
@@ -226,55 +250,16 @@ try {
     const good = {};
     for (const zone of Object.values(regions)) {
       good[zone] = await pushVersion(zone, goodSource);
-      await caracal([
-        'simulate',
-        '--zone',
-        zone,
-        '--set',
-        'main',
-        '--version',
-        good[zone],
-        '--cases',
-        `${work}cases-${zone}.json`,
-      ]);
+      await simulate(zone, good[zone]);
     }
-    await caracal([
-      'deploy',
-      '--version',
-      good['demo-eu'],
-      '--zone',
-      'demo-eu',
-      '--set',
-      'main',
-      '--stages',
-      stagesFile('stages-good', good['demo-us']),
-      '--wait',
-      '--reason',
-      'demo: version 2',
-    ]);
+    await deploy(good, 'stages-good', 'demo: version 2');
 
     console.log(`${stamp()} a bad change: reads now need a step-up nobody has`);
     const badSource = stamped('authz-bad', 'bad');
     const bad = {};
     for (const zone of Object.values(regions)) bad[zone] = await pushVersion(zone, badSource);
     // Its expected cases pass (writes stay denied): only the canaries' reads can catch it.
-    await caracal(
-      [
-        'deploy',
-        '--version',
-        bad['demo-eu'],
-        '--zone',
-        'demo-eu',
-        '--set',
-        'main',
-        '--stages',
-        stagesFile('stages-bad', bad['demo-us']),
-        '--wait',
-        '--reason',
-        'demo: the bad change',
-      ],
-      { expect: 5 },
-    );
+    await deploy(bad, 'stages-bad', 'demo: the bad change', 5);
 
     console.log(`${stamp()} where each zone stands now`);
     for (const zone of Object.values(regions)) await caracal(['status', '--zone', zone]);

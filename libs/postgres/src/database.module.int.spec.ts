@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { NestFactory } from '@nestjs/core';
-import { assertReachable, infraSettings, uniqueName } from '@caracal-deploy/testing';
+import { assertReachable, infraSettings, reserveTestDatabase } from '@caracal-deploy/testing';
 import { type Kysely, sql } from 'kysely';
 
-import { DatabaseModule, createDatabase, type Migrations } from './index.js';
+import { DatabaseModule, type Migrations } from './index.js';
 
 const settings = infraSettings();
 const DB = Symbol('DB');
@@ -21,22 +21,16 @@ const migrations: Migrations = {
 };
 
 describe('DatabaseModule against PostgreSQL', () => {
-  const name = uniqueName('caracal_dbmodule');
-  const url = new URL(settings.postgresUrl);
-  url.pathname = `/${name}`;
+  const database = reserveTestDatabase(settings, 'caracal_dbmodule');
 
   before(() => assertReachable('postgres', settings));
-  after(async () => {
-    const admin = createDatabase(settings.postgresUrl, { maxConnections: 1 });
-    await sql`drop database if exists ${sql.id(name)}`.execute(admin);
-    await admin.destroy();
-  });
+  after(() => database.drop());
 
   it('creates and migrates the database before the app runs, and closes the pool at shutdown', async () => {
     const app = await NestFactory.createApplicationContext(
       DatabaseModule.forRoot({
         token: DB,
-        url: url.toString(),
+        url: database.url,
         applicationName: 'database-module-spec',
         migrations,
         migrateOnStart: true,
@@ -56,7 +50,7 @@ describe('DatabaseModule against PostgreSQL', () => {
     const app = await NestFactory.createApplicationContext(
       DatabaseModule.forRoot({
         token: DB,
-        url: url.toString(),
+        url: database.url,
         applicationName: 'database-module-spec',
         migrations: {
           ...migrations,

@@ -10,7 +10,7 @@ export { assertReachable, infraUnavailable } from './reachability.js';
 export type { InfraComponent } from './reachability.js';
 export { createRedisNamespace } from './redis-namespace.js';
 export type { RedisNamespace } from './redis-namespace.js';
-export { createTestDatabase } from './test-database.js';
+export { createTestDatabase, reserveTestDatabase } from './test-database.js';
 export type { TestDatabase } from './test-database.js';
 export { createTestTopic, readJsonTopics } from './test-topic.js';
 export type { TestTopic, TestTopicOptions, TopicReader } from './test-topic.js';

@@ -15,14 +15,14 @@ export interface TestDatabase {
 }
 
 /**
- * Creates an empty database with a unique name on the PostgreSQL of `settings`, so
- * tests never share schema or rows. Fails fast with setup advice when PostgreSQL is down.
+ * A unique database name on the PostgreSQL of `settings` and its URL, for a test of
+ * code that creates the database itself; `drop()` removes it if it was created.
  */
-export async function createTestDatabase(
+export function reserveTestDatabase(
   settings: Pick<InfraSettings, 'postgresUrl'> = infraSettings(),
-): Promise<TestDatabase> {
-  const name = uniqueName('caracal_test');
-  await withAdmin(settings, (client) => client.query(`CREATE DATABASE ${escapeIdentifier(name)}`));
+  prefix = 'caracal_test',
+): TestDatabase {
+  const name = uniqueName(prefix);
   const url = new URL(settings.postgresUrl);
   url.pathname = `/${name}`;
   return {
@@ -33,6 +33,20 @@ export async function createTestDatabase(
         client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`),
       ),
   };
+}
+
+/**
+ * Creates an empty database with a unique name on the PostgreSQL of `settings`, so
+ * tests never share schema or rows. Fails fast with setup advice when PostgreSQL is down.
+ */
+export async function createTestDatabase(
+  settings: Pick<InfraSettings, 'postgresUrl'> = infraSettings(),
+): Promise<TestDatabase> {
+  const database = reserveTestDatabase(settings);
+  await withAdmin(settings, (client) =>
+    client.query(`CREATE DATABASE ${escapeIdentifier(database.name)}`),
+  );
+  return database;
 }
 
 async function withAdmin(
